@@ -1,0 +1,85 @@
+"""The FastAPI application: versioned base path ``/v1``, problem+json errors, API-Version header.
+
+Routers are thin: they parse the request, call a service function and serialise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse, RedirectResponse
+
+import tweeling
+from tweeling.api.problems import install_problem_handlers
+from tweeling.services.settings import Settings
+from tweeling.services.status import StoreHandle, check_health
+
+BASE_PATH = "/v1"
+API_VERSION = "1.0.0"
+CONTACT = {"name": "Tweeling maintainers", "url": "https://github.com/tweeling-twin/tweeling"}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the application for the given settings (no global state)."""
+    handle = StoreHandle(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        handle.close()
+
+    app = FastAPI(
+        title="Tweeling — digital twin of Dordrecht",
+        version=API_VERSION,
+        description="Open data and services of the Tweeling city twin.",
+        contact=CONTACT,
+        license_info={"name": "EUPL-1.2"},
+        openapi_url=f"{BASE_PATH}/openapi.json",
+        docs_url=f"{BASE_PATH}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.store = handle
+    install_problem_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"])
+
+    @app.middleware("http")
+    async def _api_version(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers["API-Version"] = API_VERSION
+        return response
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse(BASE_PATH)
+
+    @app.get(BASE_PATH, summary="Landing page", tags=["service"])
+    def landing(request: Request) -> dict[str, Any]:
+        base = str(request.base_url).rstrip("/") + BASE_PATH
+        return {
+            "title": "Tweeling — digital twin of Dordrecht",
+            "description": "Open-source digital twin of the city of Dordrecht (GM0505).",
+            "version": tweeling.__version__,
+            "links": [
+                {"rel": "self", "type": "application/json", "title": "This document", "href": base},
+                {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
+                 "title": "OpenAPI definition", "href": f"{base}/openapi.json"},
+                {"rel": "service-doc", "type": "text/html", "title": "API documentation", "href": f"{base}/docs"},
+                {"rel": "status", "type": "application/json", "title": "Health", "href": f"{base}/health"},
+            ],
+        }
+
+    @app.get(f"{BASE_PATH}/health", summary="Health check", tags=["service"])
+    def health() -> JSONResponse:
+        result = check_health(handle)
+        return JSONResponse(result.as_dict(), status_code=200 if result.status == "pass" else 503,
+                            media_type="application/health+json")
+
+    return app

@@ -1,0 +1,1 @@
+"""The twin's content: city-model layers built from source data, with their schemas."""

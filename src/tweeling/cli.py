@@ -1,0 +1,181 @@
+"""Command line: ``tweeling demo | serve | import | info | version``.
+
+Thin adapter over the service layer. Errors are printed as one line
+(``tweeling: error: ...``) with a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import tweeling
+from tweeling.core.errors import TweelingError
+from tweeling.services import citymodel
+from tweeling.services.settings import Settings, load_settings
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for name in ("store_url", "data_dir", "host", "port"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return load_settings(**overrides)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from tweeling.api.app import BASE_PATH, create_app
+
+    print(f"Tweeling is running: open http://{settings.host}:{settings.port}{BASE_PATH}  (Ctrl+C stops it)", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Import the shipped Dordrecht demo into the store if not yet there, then serve it."""
+    settings = _settings(args)
+    with citymodel.connect(settings) as store:
+        result = citymodel.import_demo(store, classes=citymodel.road_classes(settings), force=args.force)
+    if result.imported:
+        print(f"Imported the Dordrecht demo ({len(result.layers)} layers) in {result.seconds:.1f} s "
+              f"into {settings.resolved_store_url}")
+    else:
+        print(f"Dordrecht demo already in {settings.resolved_store_url} (use --force to rebuild)")
+    if args.no_serve:
+        return 0
+    _serve(settings)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the store as it is."""
+    _serve(_settings(args))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a file or folder as a layer, in one transaction."""
+    settings = _settings(args)
+    with citymodel.connect(settings) as store:
+        result = citymodel.import_file(
+            store,
+            Path(args.path),
+            args.layer,
+            replace=args.replace,
+            crs=args.crs,
+            source_layer=args.source_layer,
+            title=args.title,
+            licence=args.licence,
+        )
+    report = result.report
+    print(
+        f"Imported {result.features} features into layer {result.layer!r} "
+        f"(repaired geometries: {report.get('geometries_repaired', 0)}, "
+        f"missing geometries: {report.get('geometries_missing', 0)}, source CRS: {report.get('source_crs')})"
+    )
+    return 0
+
+
+def _format_extent(extent: Sequence[float] | None, digits: int) -> str:
+    return "-" if extent is None else "[" + ", ".join(f"{v:.{digits}f}" for v in extent) + "]"
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print what the store holds."""
+    settings = _settings(args)
+    with citymodel.connect(settings, read_only=True) as store:
+        summaries = citymodel.describe_store(store)
+    if args.json:
+        print(json.dumps([s.as_dict() for s in summaries], indent=2, default=str))
+        return 0
+    print(f"store: {settings.resolved_store_url}")
+    if not summaries:
+        print("(no layers: run `tweeling demo` or `tweeling import`)")
+        return 0
+    print(f"{'layer':<13} {'features':>9}  {'geometry':<16} {'crs':<10} extent (EPSG:28992) / estimated fields")
+    for s in summaries:
+        print(f"{s.name:<13} {s.feature_count:>9,}  {s.geometry_type or 'table':<16} {s.crs or '-':<10} "
+              f"{_format_extent(s.extent, 0)}")
+        if s.estimated_fields:
+            print(f"{'':<13} {'':>9}  estimated: {', '.join(s.estimated_fields)}")
+        highlights = _highlights(s.name, s.report)
+        if highlights:
+            print(f"{'':<13} {'':>9}  {highlights}")
+    return 0
+
+
+def _highlights(name: str, report: dict[str, Any]) -> str:
+    """The one figure per layer a newcomer wants to see."""
+    if name == "buurten" and "population" in report:
+        return f"population (CBS 2020): {report['population']:,}"
+    if name == "roads" and "largest_component_length_share" in report:
+        return (f"road length {report['total_length_m'] / 1000:,.0f} km, "
+                f"{report['largest_component_length_share']:.1%} in the largest connected component")
+    if name == "weather" and "first_date" in report:
+        return f"daily {report['first_date'][:10]} .. {report['last_date'][:10]}"
+    return ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of all subcommands."""
+    parser = argparse.ArgumentParser(prog="tweeling", description="Tweeling — digital twin of the city (Dordrecht).")
+    parser.add_argument("--version", action="version", version=f"tweeling {tweeling.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_store(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--store-url", help="store URL (default: duckdb file in the data dir; or postgresql://...)")
+        p.add_argument("--data-dir", type=Path, help="data directory (default: ./var)")
+        return p
+
+    def with_server(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+        p.add_argument("--port", type=int, help="port to listen on (default 8000)")
+        return p
+
+    demo = with_server(with_store(sub.add_parser("demo", help="load the Dordrecht demo (once) and start the server")))
+    demo.add_argument("--force", action="store_true", help="rebuild the demo layers even if present")
+    demo.add_argument("--no-serve", action="store_true", help="only import, do not start the server")
+    demo.set_defaults(func=cmd_demo)
+
+    serve = with_server(with_store(sub.add_parser("serve", help="start the server on the current store")))
+    serve.set_defaults(func=cmd_serve)
+
+    imp = with_store(sub.add_parser("import", help="import a GeoPackage/GeoJSON/GeoParquet/CSV file as a layer"))
+    imp.add_argument("path", help="file or folder to import")
+    imp.add_argument("--layer", required=True, help="layer name (lower-case letters, digits, _)")
+    imp.add_argument("--replace", action="store_true", help="overwrite an existing layer of that name")
+    imp.add_argument("--crs", help="CRS of the source when the file does not declare it, e.g. EPSG:28992")
+    imp.add_argument("--source-layer", help="layer inside a multi-layer GeoPackage")
+    imp.add_argument("--title", help="human-readable title")
+    imp.add_argument("--licence", help="licence of the data, e.g. CC-BY-4.0")
+    imp.set_defaults(func=cmd_import)
+
+    info = with_store(sub.add_parser("info", help="list the layers in the store"))
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tweeling`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except TweelingError as exc:
+        print(f"tweeling: error: {exc.message}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

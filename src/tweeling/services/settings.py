@@ -1,0 +1,84 @@
+"""Deployment settings, from environment variables (``TWEELING_*``) and an optional YAML file.
+
+The YAML file is ``tweeling.yaml`` in the working directory, or the file named by
+``TWEELING_SETTINGS_FILE``; environment variables win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from tweeling.core.errors import ConfigurationError
+
+
+def settings_file() -> Path:
+    """The YAML settings file that applies (it may not exist)."""
+    return Path(os.environ.get("TWEELING_SETTINGS_FILE", "tweeling.yaml"))
+
+
+class Settings(BaseSettings):
+    """Where the store is, where the server listens, and what a deployment configures."""
+
+    model_config = SettingsConfigDict(env_prefix="TWEELING_", extra="forbid")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    store_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    road_classes_file: Path | None = None
+    cors_origins: list[str] = []
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=settings_file())
+        return init_settings, env_settings, yaml_source
+
+    @field_validator("port")
+    @classmethod
+    def _port_in_range(cls, port: int) -> int:
+        if not 0 < port < 65536:
+            raise ValueError("port must be between 1 and 65535")
+        return port
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.environment == "production" and self.store_url is None:
+            raise ValueError("production needs an explicit store_url (a PostgreSQL URL or a DuckDB file)")
+        if self.environment == "production" and "*" in self.cors_origins:
+            raise ValueError("production refuses cors_origins '*'; list the allowed origins")
+        return self
+
+    @property
+    def resolved_store_url(self) -> str:
+        """The store URL: the configured one, or the embedded DuckDB file in ``data_dir``."""
+        if self.store_url:
+            return self.store_url
+        return f"duckdb://{(self.data_dir / 'tweeling.duckdb').resolve()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and file, with explicit overrides; ConfigurationError if invalid."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as exc:
+        errors = getattr(exc, "errors", lambda: [])()
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in errors)
+        raise ConfigurationError(f"invalid settings: {detail or exc}") from exc
