@@ -107,6 +107,9 @@ STREET_POI_SUBCLASSES: frozenset[str] = frozenset(
 )
 """POI subclasses that are street furniture or open space, not an activity inside a building."""
 
+SINGLE_STOREY_SOURCES: frozenset[str] = frozenset({"no_address", "small_footprint", "garage_row"})
+"""main_use_source values whose buildings get one storey (no address, garage/storage boxes)."""
+
 OSM_LEVEL_HEIGHT_M = 3.66
 """Height per storey that OpenMapTiles uses to turn ``building:levels`` into a height (m)."""
 
@@ -605,13 +608,15 @@ def estimate_floors(
     footprint_area_m2: np.ndarray,
     dwelling_area_m2: np.ndarray,
     other_area_m2: np.ndarray,
+    main_use_source: np.ndarray,
     params: BuildingParams = BuildingParams(),  # noqa: B008 - frozen, immutable default
 ) -> np.ndarray:
     """Floors from the floor area the addresses need: round(gross area / footprint) in [1, max].
 
     Gross floor area = (dwellings x dwelling unit area + other addresses x other unit
     area) x gross/usable factor, with the buurt's median BAG usable areas per unit.
-    Buildings without addresses get 1. Rounding is half-up (2.5 -> 3).
+    Rounding is half-up (2.5 -> 3). Buildings without addresses and the garage/storage
+    boxes of :data:`SINGLE_STOREY_SOURCES` get one storey.
     """
     n = np.asarray(address_count, dtype="float64")
     dwellings = np.asarray(dwellings_raw, dtype="float64")
@@ -620,28 +625,29 @@ def estimate_floors(
         other_area_m2, dtype="float64"
     )
     ratio = np.divide(usable * params.gross_to_usable_factor, area, out=np.ones(len(n)), where=area > 0)
-    floors = np.floor(ratio + 0.5)
-    return np.clip(floors, 1, params.max_floors).astype("int64")
+    floors = np.clip(np.floor(ratio + 0.5), 1, params.max_floors)
+    floors[np.isin(np.asarray(main_use_source, dtype=object), list(SINGLE_STOREY_SOURCES)) | (n == 0)] = 1
+    return floors.astype("int64")
 
 
 def estimate_height(
     floors: np.ndarray,
     main_use: np.ndarray,
-    address_count: np.ndarray,
+    main_use_source: np.ndarray,
     footprint_area_m2: np.ndarray,
     params: BuildingParams = BuildingParams(),  # noqa: B008 - frozen, immutable default
 ) -> np.ndarray:
     """Height (m) from floors and use.
 
     Residential: floors x residential storey; mixed: one non-residential ground storey plus
-    residential storeys; non-residential: floors x non-residential storey. A building
-    without address below ``annex_max_area_m2`` is an annex of ``annex_height_m``; a
-    one-storey non-residential building of ``hall_min_area_m2`` or more is a hall of
-    ``hall_height_m``.
+    residential storeys; non-residential: floors x non-residential storey. Garage/storage
+    boxes (``small_footprint``, ``garage_row``) and buildings without address below
+    ``annex_max_area_m2`` are annexes of ``annex_height_m``; a one-storey non-residential
+    building of ``hall_min_area_m2`` or more is a hall of ``hall_height_m``.
     """
     f = np.asarray(floors, dtype="float64")
     use = np.asarray(main_use, dtype=object)
-    n = np.asarray(address_count)
+    source = np.asarray(main_use_source, dtype=object)
     area = np.asarray(footprint_area_m2, dtype="float64")
     res = params.storey_height_residential_m
     non = params.storey_height_non_residential_m
@@ -650,7 +656,8 @@ def estimate_height(
     ).astype("float64")
     hall = (use == "non-residential") & (f == 1) & (area >= params.hall_min_area_m2)
     height[hall] = params.hall_height_m
-    annex = (n == 0) & (area < params.annex_max_area_m2)
+    boxes = np.isin(source, ["small_footprint", "garage_row"])
+    annex = boxes | ((source == "no_address") & (area < params.annex_max_area_m2))
     height[annex] = params.annex_height_m
     return height
 
@@ -821,9 +828,15 @@ def estimate_buildings(
         float(stats["median_other_area_m2"].median()) if len(stats) else 150.0
     )
     est_floors = estimate_floors(
-        address_count, dwellings_raw, area, dwelling_area.to_numpy(), other_area.to_numpy(), params
+        address_count,
+        dwellings_raw,
+        area,
+        dwelling_area.to_numpy(),
+        other_area.to_numpy(),
+        main_use_source,
+        params,
     )
-    est_height = estimate_height(est_floors, main_use, address_count, area, params)
+    est_height = estimate_height(est_floors, main_use, main_use_source, area, params)
 
     render_h = (
         pd.to_numeric(buildings["render_height"], errors="coerce").to_numpy(dtype="float64")

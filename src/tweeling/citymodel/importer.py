@@ -183,10 +183,11 @@ def _repair(frame: gpd.GeoDataFrame, origin: str) -> tuple[gpd.GeoDataFrame, dic
     family = family_names.pop() if family_names else "Point"
     repaired = geometry.copy()
     if invalid.any():
-        method = "structure" if family == "Polygon" else "linework"
-        repaired[invalid] = shapely.make_valid(geometry[invalid], method=method, keep_collapsed=False)
         if family == "Polygon":
-            repaired[invalid] = [_polygonal(g) for g in repaired[invalid]]
+            fixed = shapely.make_valid(geometry[invalid], method="structure", keep_collapsed=False)
+            repaired[invalid] = [_polygonal(g) for g in fixed]
+        else:
+            repaired[invalid] = shapely.make_valid(geometry[invalid])
         broken = invalid & (shapely.is_empty(repaired) | ~shapely.is_valid(repaired))
         if broken.any():
             first = int(np.flatnonzero(broken)[0])
@@ -239,9 +240,10 @@ def read_layer_file(
     if frame.empty:
         raise InvalidInputError(f"{origin}: has no features")
     bounds = frame.total_bounds
-    if np.isfinite(bounds).all() and not (
+    inside = (
         RD_DOMAIN[0] <= bounds[0] and bounds[2] <= RD_DOMAIN[2] and RD_DOMAIN[1] <= bounds[1] and bounds[3] <= RD_DOMAIN[3]
-    ):
+    )
+    if not frame.geometry.dropna().empty and not (np.isfinite(bounds).all() and inside):
         raise InvalidInputError(
             f"{origin}: coordinates fall outside the Netherlands after reprojection from {frames[0].crs}; "
             "is the CRS right? pass --crs to declare it"

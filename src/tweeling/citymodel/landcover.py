@@ -386,7 +386,9 @@ def _flag(value: object) -> bool | None:
         if text in {"0", "0.0", "no", "false", ""}:
             return False
         return None
-    return bool(float(value))  # type: ignore[arg-type]
+    if isinstance(value, bool | int | float | np.number):
+        return bool(value)
+    return None
 
 
 def build_waterways(waterway: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -288,7 +288,9 @@ ROADS_SCHEMA = LayerSchema(
             description="Kind of service road (parking_aisle, driveway, ...), if any.",
             source=_SOURCE,
         ),
-        FieldSpec(name="brunnel", type="string", description="bridge, tunnel or ford, if any.", source=_SOURCE),
+        FieldSpec(
+            name="brunnel", type="string", description="bridge, tunnel or ford, if any.", source=_SOURCE
+        ),
         FieldSpec(
             name="oneway",
             type="boolean",
@@ -506,27 +508,26 @@ def build_road_graph(
     classes = line_attrs["road_class"].to_numpy(dtype=object)
     speed = np.array([road_classes[c].free_speed_kmh for c in classes], dtype=np.float64)
     capacity = np.array([road_classes[c].capacity_veh_per_h for c in classes], dtype=np.float64)
-    mode_flags = {m: np.array([getattr(road_classes[c], m) for c in classes], dtype=bool) for m in MODES}
+    mode_flags: dict[str, BoolArray] = {
+        m: np.array([getattr(road_classes[c], m) for c in classes], dtype=bool) for m in MODES
+    }
 
-    edges = gpd.GeoDataFrame(
-        {
-            "edge_id": np.arange(n_edges, dtype=np.int64),
-            "from_node": from_node,
-            "to_node": to_node,
-            "road_class": line_attrs["road_class"].astype(str),
-            "service": _text_or_none(line_attrs["service"]),
-            "brunnel": _text_or_none(line_attrs["brunnel"]),
-            "oneway": line_attrs["oneway"].to_numpy(dtype=bool),
-            "length_m": length,
-            "free_speed_kmh": speed,
-            "capacity_veh_per_h": capacity,
-            "travel_time_s": length / (speed / 3.6),
-            **mode_flags,
-            "component": edge_comp,
-        },
-        geometry=piece_geoms,
-        crs=crs,
-    )
+    columns: dict[str, Any] = {
+        "edge_id": np.arange(n_edges, dtype=np.int64),
+        "from_node": from_node,
+        "to_node": to_node,
+        "road_class": line_attrs["road_class"].astype(str),
+        "service": _text_or_none(line_attrs["service"]),
+        "brunnel": _text_or_none(line_attrs["brunnel"]),
+        "oneway": line_attrs["oneway"].to_numpy(dtype=bool),
+        "length_m": length,
+        "free_speed_kmh": speed,
+        "capacity_veh_per_h": capacity,
+        "travel_time_s": length / (speed / 3.6),
+        **mode_flags,
+        "component": edge_comp,
+    }
+    edges = gpd.GeoDataFrame(columns, geometry=piece_geoms, crs=crs)
     nodes = gpd.GeoDataFrame(
         {
             "node_id": np.arange(n_nodes, dtype=np.int64),
@@ -622,7 +623,9 @@ def _prepare_lines(
     )
     part = part.loc[ok].reset_index(drop=True)
     geoms = np.asarray(part.geometry.to_numpy(), dtype=object)
-    text = pd.Series(part["oneway"], dtype=object).map(lambda v: None if v is None else str(v).strip().lower())
+    text = pd.Series(part["oneway"], dtype=object).map(
+        lambda v: None if v is None else str(v).strip().lower()
+    )
     forward = text.isin(_ONEWAY_FORWARD).to_numpy(dtype=bool)
     backward = text.isin(_ONEWAY_BACKWARD).to_numpy(dtype=bool)
     if backward.any():
@@ -706,26 +709,28 @@ def _components(
     graph = sparse.coo_matrix(
         (np.ones(len(from_node), dtype=np.int8), (from_node, to_node)), shape=(n_nodes, n_nodes)
     )
-    n_comp, labels = connected_components(graph, directed=False)
+    n_comp, found = connected_components(graph, directed=False)
+    labels = np.asarray(found, dtype=np.int64)
     comp_len = np.bincount(labels[from_node], weights=length, minlength=n_comp)
     comp_size = np.bincount(labels, minlength=n_comp)
     order = np.lexsort((-comp_size, -comp_len))
     rank = np.empty(n_comp, dtype=np.int64)
     rank[order] = np.arange(n_comp)
-    node_comp = rank[labels]
-    return node_comp, node_comp[from_node], comp_len[order]
+    node_comp: IntArray = rank[labels]
+    edge_comp: IntArray = node_comp[from_node]
+    return node_comp, edge_comp, np.asarray(comp_len[order], dtype=np.float64)
 
 
 def _text_or_none(values: pd.Series) -> pd.Series:
     """Object column of strings with ``None`` (not NaN) where the value is missing."""
-    arr = values.to_numpy(dtype=object).copy()
+    arr: npt.NDArray[np.object_] = np.array(values.to_numpy(dtype=object), dtype=object)
     arr[pd.isna(arr)] = None
     return pd.Series(arr, dtype=object)
 
 
 def _empty_graph(crs: CRS | None, tol: float) -> RoadGraph:
     """A graph with no edges and no nodes, with the columns of the schemas."""
-    edge_cols = {
+    edge_cols: dict[str, Any] = {
         "edge_id": "int64",
         "from_node": "int64",
         "to_node": "int64",

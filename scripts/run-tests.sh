@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install what the tests need (Python packages, PostgreSQL 15 + PostGIS 3 from Debian) and run
+# every check: ruff (lint + format), mypy, import-linter (layering) and pytest, with the store
+# suite on the embedded DuckDB store and on PostGIS. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-python.sh dev
+
+TWEELING_TEST_POSTGRES_URL="$(scripts/postgres-test-server.sh start | tail -n 1)"
+export TWEELING_TEST_POSTGRES_URL
+trap 'scripts/postgres-test-server.sh stop' EXIT
+
+echo "== ruff" && .venv/bin/ruff check . && .venv/bin/ruff format --check .
+echo "== mypy" && .venv/bin/mypy
+echo "== import-linter" && .venv/bin/lint-imports
+echo "== pytest" && .venv/bin/python -m pytest "$@"
