@@ -30,8 +30,11 @@ OSM_GPKG = "osm_openmaptiles_2021_dordrecht.gpkg"
 
 # (output file, source gpkg layer, columns kept) for the OSM layers.
 OSM_LAYERS: list[tuple[str, str, list[str]]] = [
-    ("osm_buildings.parquet", "buildings",
-     ["render_height", "render_min_height", "height_from_osm_tags", "n_tile_pieces"]),
+    (
+        "osm_buildings.parquet",
+        "buildings",
+        ["render_height", "render_min_height", "height_from_osm_tags", "n_tile_pieces"],
+    ),
     ("osm_addresses.parquet", "housenumber", ["housenumber"]),
     ("osm_transportation.parquet", "transportation", ["class", "service", "oneway", "brunnel", "ramp"]),
     ("osm_poi.parquet", "poi", ["class", "subclass", "name:latin", "rank"]),
@@ -89,14 +92,20 @@ def build(source: Path, target: Path) -> dict[str, dict[str, str | int]]:
         made[name] = (name, len(pd.read_csv(source / name)))
 
     knmi = "knmi_daily_etmgeg_348_cabauw.txt"
-    with (source / knmi).open("rb") as raw, gzip.GzipFile(
-        target / f"{knmi}.gz", "wb", compresslevel=9, mtime=0
-    ) as packed:
+    with (
+        (source / knmi).open("rb") as raw,
+        gzip.GzipFile(target / f"{knmi}.gz", "wb", compresslevel=9, mtime=0) as packed,
+    ):
         shutil.copyfileobj(raw, packed)
     made[f"{knmi}.gz"] = (knmi, sum(1 for _ in (source / knmi).open()))
 
     return {
-        name: {"source": origin, "rows": rows, "sha256": sha256(target / name), "bytes": (target / name).stat().st_size}
+        name: {
+            "source": origin,
+            "rows": rows,
+            "sha256": sha256(target / name),
+            "bytes": (target / name).stat().st_size,
+        }
         for name, (origin, rows) in sorted(made.items())
     }
 
@@ -109,7 +118,12 @@ def main() -> None:
     if not (args.source / OSM_GPKG).exists():
         raise SystemExit(f"build_demo_data: originals not found in {args.source} (expected {OSM_GPKG})")
     files = build(args.source, args.target)
-    manifest = {"dataset": "dordrecht", "crs": "EPSG:28992", "files": files}
+    manifest = {
+        "dataset": "dordrecht",
+        "crs": "EPSG:28992",
+        "attribution": "ATTRIBUTION.md",
+        "files": files,
+    }
     (args.target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     total = sum(int(entry["bytes"]) for entry in files.values())
     print(f"wrote {len(files)} files, {total / 1e6:.1f} MB, to {args.target}")

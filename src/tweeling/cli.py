@@ -36,7 +36,10 @@ def _serve(settings: Settings) -> None:
 
     from tweeling.api.app import BASE_PATH, create_app
 
-    print(f"Tweeling is running: open http://{settings.host}:{settings.port}{BASE_PATH}  (Ctrl+C stops it)", flush=True)
+    print(
+        f"Tweeling is running: open http://{settings.host}:{settings.port}{BASE_PATH}  (Ctrl+C stops it)",
+        flush=True,
+    )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 
@@ -46,8 +49,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with citymodel.connect(settings) as store:
         result = citymodel.import_demo(store, classes=citymodel.road_classes(settings), force=args.force)
     if result.imported:
-        print(f"Imported the Dordrecht demo ({len(result.layers)} layers) in {result.seconds:.1f} s "
-              f"into {settings.resolved_store_url}")
+        print(
+            f"Imported the Dordrecht demo ({len(result.layers)} layers) in {result.seconds:.1f} s "
+            f"into {settings.resolved_store_url}"
+        )
     else:
         print(f"Dordrecht demo already in {settings.resolved_store_url} (use --force to rebuild)")
     if args.no_serve:
@@ -101,10 +106,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     if not summaries:
         print("(no layers: run `tweeling demo` or `tweeling import`)")
         return 0
-    print(f"{'layer':<13} {'features':>9}  {'geometry':<16} {'crs':<10} extent (EPSG:28992) / estimated fields")
+    print(
+        f"{'layer':<13} {'features':>9}  {'geometry':<16} {'crs':<10} extent (EPSG:28992) / estimated fields"
+    )
     for s in summaries:
-        print(f"{s.name:<13} {s.feature_count:>9,}  {s.geometry_type or 'table':<16} {s.crs or '-':<10} "
-              f"{_format_extent(s.extent, 0)}")
+        print(
+            f"{s.name:<13} {s.feature_count:>9,}  {s.geometry_type or 'table':<16} {s.crs or '-':<10} "
+            f"{_format_extent(s.extent, 0)}"
+        )
         if s.estimated_fields:
             print(f"{'':<13} {'':>9}  estimated: {', '.join(s.estimated_fields)}")
         highlights = _highlights(s.name, s.report)
@@ -118,8 +127,10 @@ def _highlights(name: str, report: dict[str, Any]) -> str:
     if name == "buurten" and "population" in report:
         return f"population (CBS 2020): {report['population']:,}"
     if name == "roads" and "largest_component_length_share" in report:
-        return (f"road length {report['total_length_m'] / 1000:,.0f} km, "
-                f"{report['largest_component_length_share']:.1%} in the largest connected component")
+        return (
+            f"road length {report['total_length_m'] / 1000:,.0f} km, "
+            f"{report['largest_component_length_share']:.1%} in the largest connected component"
+        )
     if name == "weather" and "first_date" in report:
         return f"daily {report['first_date'][:10]} .. {report['last_date'][:10]}"
     return ""
@@ -127,12 +138,16 @@ def _highlights(name: str, report: dict[str, Any]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of all subcommands."""
-    parser = argparse.ArgumentParser(prog="tweeling", description="Tweeling — digital twin of the city (Dordrecht).")
+    parser = argparse.ArgumentParser(
+        prog="tweeling", description="Tweeling — digital twin of the city (Dordrecht)."
+    )
     parser.add_argument("--version", action="version", version=f"tweeling {tweeling.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_store(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--store-url", help="store URL (default: duckdb file in the data dir; or postgresql://...)")
+        p.add_argument(
+            "--store-url", help="store URL (default: duckdb file in the data dir; or postgresql://...)"
+        )
         p.add_argument("--data-dir", type=Path, help="data directory (default: ./var)")
         return p
 
@@ -141,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, help="port to listen on (default 8000)")
         return p
 
-    demo = with_server(with_store(sub.add_parser("demo", help="load the Dordrecht demo (once) and start the server")))
+    demo = with_server(
+        with_store(sub.add_parser("demo", help="load the Dordrecht demo (once) and start the server"))
+    )
     demo.add_argument("--force", action="store_true", help="rebuild the demo layers even if present")
     demo.add_argument("--no-serve", action="store_true", help="only import, do not start the server")
     demo.set_defaults(func=cmd_demo)
@@ -149,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = with_server(with_store(sub.add_parser("serve", help="start the server on the current store")))
     serve.set_defaults(func=cmd_serve)
 
-    imp = with_store(sub.add_parser("import", help="import a GeoPackage/GeoJSON/GeoParquet/CSV file as a layer"))
+    imp = with_store(
+        sub.add_parser("import", help="import a GeoPackage/GeoJSON/GeoParquet/CSV file as a layer")
+    )
     imp.add_argument("path", help="file or folder to import")
     imp.add_argument("--layer", required=True, help="layer name (lower-case letters, digits, _)")
     imp.add_argument("--replace", action="store_true", help="overwrite an existing layer of that name")

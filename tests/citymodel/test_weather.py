@@ -100,36 +100,58 @@ def test_trace_precipitation_and_special_codes(weather: pd.DataFrame) -> None:
     assert weather["humidity_max_pct"].max() <= 100
 
 
+MINI_COLUMNS = [
+    "DDVEC",
+    "FG",
+    "FXX",
+    "TG",
+    "TN",
+    "TX",
+    "SQ",
+    "Q",
+    "DR",
+    "RH",
+    "PG",
+    "NG",
+    "UG",
+    "UX",
+    "UN",
+    "EV24",
+]
+
+
+def _row(date: str, **values: int | str) -> str:
+    """One data line in KNMI layout: fields right-aligned in 5 characters, blank when not given."""
+    return f"  348,{date}," + ",".join(f"{values.get(c, '')!s:>5}" for c in MINI_COLUMNS)
+
+
 def _mini(lines: list[str]) -> str:
-    header = (
-        "BRON: KONINKLIJK NEDERLANDS METEOROLOGISCH INSTITUUT (KNMI)\n"
-        "\n"
-        "# STN,YYYYMMDD,DDVEC,   FG,  FXX,   TG,   TN,   TX,   SQ,    Q,   DR,   RH,   PG,   NG,   UG,   UX,   UN, EV24\n"
-        "\n"
-    )
+    """A small KNMI daily file: free-text header, the '#' column line, data lines with CRLF endings."""
+    column_line = "# STN,YYYYMMDD," + ",".join(f"{c:>5}" for c in MINI_COLUMNS)
+    header = f"BRON: KONINKLIJK NEDERLANDS METEOROLOGISCH INSTITUUT (KNMI)\n\n{column_line}\n\n"
     return header + "\r\n".join(lines) + "\r\n"
 
 
 def test_small_file_conversions() -> None:
-    text = _mini(
-        [
-            "  348,20200101,    0,   15,   40,  -12,  -30,    5,   -1,  200,    0,   -1,10250,    9,   95,  100,   80,    2",
-            "  348,20200102,  270,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ",
-            "  348,20200103,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ,     ",
-        ]
-    )
+    full = {"DDVEC": 0, "FG": 15, "FXX": 40, "TG": -12, "TN": -30, "TX": 5, "SQ": -1, "Q": 200, "DR": 0}
+    full |= {"RH": -1, "PG": 10250, "NG": 9, "UG": 95, "UX": 100, "UN": 80, "EV24": 2}
+    text = _mini([_row("20200101", **full), _row("20200102", DDVEC=270), _row("20200103")])
     out = parse_knmi_daily(text)
     assert len(out) == 2
     first = out.iloc[0]
     assert np.isnan(first["wind_dir_deg"])  # 0 = calm/variable
     assert first["wind_speed_mean_ms"] == pytest.approx(1.5)
+    assert first["wind_gust_max_ms"] == pytest.approx(4.0)
     assert first["temp_mean_c"] == pytest.approx(-1.2)
+    assert first["temp_min_c"] == pytest.approx(-3.0)
     assert first["sunshine_h"] == TRACE_VALUE
     assert first["precipitation_mm"] == TRACE_VALUE and bool(first["precipitation_trace"])
     assert first["pressure_mean_hpa"] == pytest.approx(1025.0)
     assert np.isnan(first["cloud_cover_octa"])  # 9 = sky invisible
+    assert first["humidity_mean_pct"] == 95.0
     assert first["evaporation_mm"] == pytest.approx(0.2)
     second = out.iloc[1]
+    assert second["date"] == pd.Timestamp("2020-01-02")
     assert second["wind_dir_deg"] == 270.0
     assert np.isnan(second["temp_mean_c"]) and pd.isna(second["precipitation_trace"])
 
@@ -145,12 +167,10 @@ def test_not_a_knmi_file() -> None:
 
 
 def test_bad_values() -> None:
-    row = "  348,20200101,  100,   15,   40,  abc,  -30,    5,    1,  200,    0,    0,10250,    5,   95,  100,   80,    2"
     with pytest.raises(InvalidInputError, match="TG"):
-        parse_knmi_daily(_mini([row]))
-    bad_date = "  348,20201341,  100,   15,   40,   12,  -30,    5,    1,  200,    0,    0,10250,    5,   95,  100,   80,    2"
+        parse_knmi_daily(_mini([_row("20200101", FG=15, TG="abc")]))
     with pytest.raises(InvalidInputError, match="date"):
-        parse_knmi_daily(_mini([bad_date]))
+        parse_knmi_daily(_mini([_row("20201341", FG=15, TG=12)]))
     with pytest.raises(InvalidInputError, match="no data lines"):
         parse_knmi_daily(_mini([]))
 

@@ -14,8 +14,14 @@ import shapely
 from tweeling.cli import main
 from tweeling.store import open_store
 
-BOWTIE = {"type": "Polygon", "coordinates": [[[4.66, 51.80], [4.67, 51.81], [4.67, 51.80], [4.66, 51.81], [4.66, 51.80]]]}
-SQUARE = {"type": "Polygon", "coordinates": [[[4.66, 51.80], [4.67, 51.80], [4.67, 51.81], [4.66, 51.81], [4.66, 51.80]]]}
+BOWTIE = {
+    "type": "Polygon",
+    "coordinates": [[[4.66, 51.80], [4.67, 51.81], [4.67, 51.80], [4.66, 51.81], [4.66, 51.80]]],
+}
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [[[4.66, 51.80], [4.67, 51.80], [4.67, 51.81], [4.66, 51.81], [4.66, 51.80]]],
+}
 
 
 def geojson(path: Path, geometries: list[dict], crs: str | None = None) -> Path:
@@ -77,7 +83,10 @@ def test_geoparquet_and_gpkg_round_trip(tmp_path, store_url, demo_dir) -> None:
 
 BAD_INPUTS = {
     "missing": (lambda d: d / "nope.gpkg", "no such file"),
-    "corrupt_gpkg": (lambda d: _write(d / "broken.gpkg", b"this is not a geopackage" * 10), "cannot read as gpkg"),
+    "corrupt_gpkg": (
+        lambda d: _write(d / "broken.gpkg", b"this is not a geopackage" * 10),
+        "cannot read as gpkg",
+    ),
     "csv_without_geometry": (lambda d: _write(d / "plain.csv", b"a,b\n1,2\n"), "CSV has no geometry"),
     "rd_coordinates_declared_as_wgs84": (
         lambda d: geojson(d / "rd.geojson", [{"type": "Point", "coordinates": [105000, 423000]}]),
@@ -138,9 +147,20 @@ def test_invalid_layer_name(tmp_path, store_url, capsys) -> None:
 
 def test_installed_command_prints_no_traceback(tmp_path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tweeling.cli", "import", str(tmp_path / "absent.gpkg"), "--layer", "x",
-         "--store-url", f"duckdb://{tmp_path / 's.duckdb'}"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "tweeling.cli",
+            "import",
+            str(tmp_path / "absent.gpkg"),
+            "--layer",
+            "x",
+            "--store-url",
+            f"duckdb://{tmp_path / 's.duckdb'}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 1
     assert result.stderr.strip() == f"tweeling: error: {tmp_path / 'absent.gpkg'}: no such file or directory"

@@ -58,7 +58,9 @@ def test_round_trip_keeps_values_types_and_geometry(store: Store) -> None:
     assert back["label"].isna().tolist() == [True, False, True, False, True]
     assert back["value"].iloc[1] == 0.5 and pd.isna(back["value"].iloc[3])
     assert back["flag"].tolist() == [False, True, False, True, False]
-    assert [d.isoformat() for d in pd.to_datetime(back["day"]).dt.date] == [f"2020-01-0{i}" for i in range(1, 6)]
+    assert [d.isoformat() for d in pd.to_datetime(back["day"]).dt.date] == [
+        f"2020-01-0{i}" for i in range(1, 6)
+    ]
     assert back.geometry.geom_equals_exact(layer.frame.geometry, tolerance=1e-9).all()
 
 
@@ -177,7 +179,7 @@ def test_real_buurten_population_and_bbox_match_geopandas(store: Store, demo_dir
 def test_read_only_store_refuses_writes(store_url: str) -> None:
     with open_store(store_url) as writable:
         writable.write_layers([points_layer()])
-    with open_store(store_url, read_only=True) as read_only, pytest.raises(Exception, match="(?i)read.only"):
+    with open_store(store_url, read_only=True) as read_only, pytest.raises(Exception, match=r"(?i)read.only"):
         read_only.write_layers([points_layer(2)])
     with open_store(store_url, read_only=True) as read_only:
         assert read_only.count("points") == 5

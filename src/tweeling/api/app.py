@@ -69,9 +69,18 @@ def create_app(settings: Settings) -> FastAPI:
             "version": tweeling.__version__,
             "links": [
                 {"rel": "self", "type": "application/json", "title": "This document", "href": base},
-                {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
-                 "title": "OpenAPI definition", "href": f"{base}/openapi.json"},
-                {"rel": "service-doc", "type": "text/html", "title": "API documentation", "href": f"{base}/docs"},
+                {
+                    "rel": "service-desc",
+                    "type": "application/vnd.oai.openapi+json;version=3.0",
+                    "title": "OpenAPI definition",
+                    "href": f"{base}/openapi.json",
+                },
+                {
+                    "rel": "service-doc",
+                    "type": "text/html",
+                    "title": "API documentation",
+                    "href": f"{base}/docs",
+                },
                 {"rel": "status", "type": "application/json", "title": "Health", "href": f"{base}/health"},
             ],
         }
@@ -79,7 +88,10 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get(f"{BASE_PATH}/health", summary="Health check", tags=["service"])
     def health() -> JSONResponse:
         result = check_health(handle)
-        return JSONResponse(result.as_dict(), status_code=200 if result.status == "pass" else 503,
-                            media_type="application/health+json")
+        return JSONResponse(
+            result.as_dict(),
+            status_code=200 if result.status == "pass" else 503,
+            media_type="application/health+json",
+        )
 
     return app

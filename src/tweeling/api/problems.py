@@ -34,11 +34,19 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         params = [
-            {"name": ".".join(str(p) for p in error["loc"][1:]) or str(error["loc"][0]), "reason": error["msg"]}
+            {
+                "name": ".".join(str(p) for p in error["loc"][1:]) or str(error["loc"][0]),
+                "reason": error["msg"],
+            }
             for error in exc.errors()
         ]
-        return problem(400, "Invalid input", "one or more parameters are invalid", request.url.path,
-                       **{"invalid-params": params})
+        return problem(
+            400,
+            "Invalid input",
+            "one or more parameters are invalid",
+            request.url.path,
+            **{"invalid-params": params},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -48,4 +56,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s", request.url.path)
-        return problem(500, "Internal error", "an unexpected error occurred; it has been logged", request.url.path)
+        return problem(
+            500, "Internal error", "an unexpected error occurred; it has been logged", request.url.path
+        )

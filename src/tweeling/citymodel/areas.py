@@ -100,7 +100,9 @@ KWB_2024_SOURCE = "CBS StatLine 85984NED Kerncijfers wijken en buurten 2024"
 WIJKEN_SCHEMA = LayerSchema(
     name="wijken",
     title="Wijken (CBS)",
-    description="The 14 CBS districts of Dordrecht: union of their 2020 buurten, 2020 totals and 2024 key figures.",
+    description=(
+        "The 14 CBS districts of Dordrecht: union of their 2020 buurten, 2020 totals and 2024 key figures."
+    ),
     geometry_type="MultiPolygon",
     fields=[
         FieldSpec(name="wk_code", type="string", description="CBS wijk code", source=CBS_SOURCE),
@@ -122,16 +124,25 @@ WIJKEN_SCHEMA = LayerSchema(
             source=CBS_SOURCE,
         ),
         FieldSpec(
-            name="inwoners_2024", type="integer", unit="persons", description="Inhabitants 2024",
+            name="inwoners_2024",
+            type="integer",
+            unit="persons",
+            description="Inhabitants 2024",
             source=KWB_2024_SOURCE,
         ),
         FieldSpec(
-            name="woningvoorraad_2024", type="integer", unit="dwellings", description="Dwelling stock 2024",
+            name="woningvoorraad_2024",
+            type="integer",
+            unit="dwellings",
+            description="Dwelling stock 2024",
             source=KWB_2024_SOURCE,
         ),
         FieldSpec(
-            name="bev_dichth_2024", type="integer", unit="inhabitants/km2",
-            description="Population density on land 2024", source=KWB_2024_SOURCE,
+            name="bev_dichth_2024",
+            type="integer",
+            unit="inhabitants/km2",
+            description="Population density on land 2024",
+            source=KWB_2024_SOURCE,
         ),
         FieldSpec(name="area_m2", type="number", unit="m2", description="Area of the wijk polygon"),
     ],
@@ -155,9 +166,7 @@ def build_buurten(raw: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         kind = BUURTEN_SCHEMA.field(name).type
         frame[name] = frame[name].mask(suppressed[name])
         frame[name] = frame[name].astype("Int64" if kind == "integer" else "float64")
-    frame["suppressed_fields"] = [
-        ",".join(np.array(numeric)[row]) or None for row in suppressed.to_numpy()
-    ]
+    frame["suppressed_fields"] = [",".join(np.array(numeric)[row]) or None for row in suppressed.to_numpy()]
     geometry = shapely.make_valid(raw.geometry.values)
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=raw.crs).reset_index(drop=True)
 
@@ -185,7 +194,13 @@ def build_wijken(buurten: gpd.GeoDataFrame, kwb_2024: pd.DataFrame) -> gpd.GeoDa
         }
     )[["inwoners_2024", "woningvoorraad_2024", "bev_dichth_2024"]]
     frame = grouped.join(totals).join(kwb).reset_index()
-    for name in ("aant_inw_2020", "aantal_hh_2020", "inwoners_2024", "woningvoorraad_2024", "bev_dichth_2024"):
+    for name in (
+        "aant_inw_2020",
+        "aantal_hh_2020",
+        "inwoners_2024",
+        "woningvoorraad_2024",
+        "bev_dichth_2024",
+    ):
         frame[name] = frame[name].round().astype("Int64")
     frame["area_m2"] = frame.geometry.area
     frame["wk_naam"] = frame["wk_naam"].where(frame["wk_naam"].notna(), None)

@@ -20,16 +20,19 @@ validation figures):
    tiny one-address footprint or a narrow row of tiny units (garage/storage boxes)
    -> non-residential; POIs inside -> mixed (or non-residential when every address can be
    a POI); otherwise residential.
-3. *Raw dwellings*, independent of the BAG dwelling counts: the address count of a
-   residential building, the address count minus the POIs of a mixed one, zero otherwise.
+3. *Raw dwellings*, independent of the BAG dwelling counts (the BAG enters only through
+   the buurt share of rule 2): the address count of a residential building, the address
+   count minus the POIs of a mixed one, zero otherwise.
 4. *Calibration.* Per buurt the raw dwellings are scaled so that they add up to the BAG
    count of units with a woonfunctie; the errors before and after are reported.
 5. *Residents.* The CBS 2020 buurt population is spread over the buurt's buildings in
    proportion to the calibrated dwellings.
-6. *Floors and height.* Gross floor area = units x median BAG unit area of the buurt x
-   gross/usable factor; floors = round(floor area / footprint) within [1, max]; height =
-   floors x storey height. Buildings without addresses get one storey. The OSM heights
-   that exist are kept and also used to validate the estimator.
+6. *Floors and height.* Gross floor area = units x typical BAG usable area x gross/usable
+   factor, where the typical area of an apartment and of a house comes from quantile
+   matching of the buurt's BAG dwelling areas; floors = round(gross area / footprint)
+   within [1, max]; height = floors x storey height. Buildings without addresses and
+   garage boxes get one storey. The OSM heights that exist are kept and also used to
+   validate the estimator.
 """
 
 from __future__ import annotations
@@ -124,10 +127,14 @@ class BuildingParams:
         storey_height_non_residential_m: floor-to-floor height of a shop, office or workshop
             storey (m; assumed, offices and shops are typically 3.5-4.5 m).
         gross_to_usable_factor: gross floor area (BVO) / usable floor area (GBO, the BAG
-            ``oppervlakteverblijfsobject``) (-; assumed, NEN 2580 ratios for housing are
-            about 1.2-1.3).
-        max_floors: upper clip of the estimated number of floors (storeys; assumed: the
-            tallest residential towers of Dordrecht have about 20 storeys).
+            ``oppervlakteverblijfsobject``, measured after NEN 2580) (-; assumed, GBO is
+            commonly 75-85 % of BVO in housing).
+        max_floors: upper clip of the estimated number of floors (storeys; assumed, a guard
+            for the few footprints that hold the address points of a whole complex).
+        max_floors_house: upper clip for a building with a single dwelling (storeys; assumed,
+            large old town houses have 3-4 storeys below the roof).
+        min_buurt_dwelling_units: fewest BAG dwellings a buurt needs for its own unit areas;
+            smaller buurten use the city's (units; assumed).
         min_dwelling_footprint_m2: a one-address footprint smaller than this is a garage or
             storage box, not a dwelling (m2; assumed).
         garage_row_max_footprint_per_address_m2: a building with 2+ addresses and less
@@ -140,7 +147,8 @@ class BuildingParams:
         business_buurt_max_residential_share: buurten where fewer than this share of BAG
             units has a woonfunctie (business parks, harbours, the Biesbosch recreation area)
             are taken as non-residential (-; assumed, chosen from the bimodal distribution
-            of the share: Dordrecht buurten are below 0.3 or above 0.55).
+            of the share: 28 of the 130 Dordrecht buurten lie below 0.3, two at 0.38-0.40,
+            the rest above 0.55).
         annex_max_area_m2: a footprint without address smaller than this is a shed, garden
             house, carport or annex (m2; assumed).
         annex_height_m: height of such an annex (m; assumed, one low storey).
@@ -153,6 +161,8 @@ class BuildingParams:
     storey_height_non_residential_m: float = 4.0
     gross_to_usable_factor: float = 1.25
     max_floors: int = 20
+    max_floors_house: int = 4
+    min_buurt_dwelling_units: int = 20
     min_dwelling_footprint_m2: float = 30.0
     garage_row_max_footprint_per_address_m2: float = 25.0
     garage_row_max_depth_m: float = 7.0
@@ -178,12 +188,18 @@ class BuildingParams:
 
 @dataclass
 class HeightValidation:
-    """Estimated versus OSM-tagged heights for the buildings that have both."""
+    """Estimated versus OSM-tagged heights for the buildings that have both.
+
+    ``mae_m``, ``median_abs_error_m`` and ``bias_m`` (estimate - OSM) are in metres;
+    ``floors_mae`` and ``floors_exact_share`` compare the estimated floors with the OSM
+    height / 3.66 m (the OpenMapTiles storey), rounded.
+    """
 
     n: int
     mae_m: float | None
     median_abs_error_m: float | None
     bias_m: float | None
+    floors_mae: float | None
     floors_exact_share: float | None
     note: str = (
         "Small, biased sample: the OSM-tagged buildings are a few clusters of terraced houses "
@@ -193,20 +209,34 @@ class HeightValidation:
 
 @dataclass
 class DwellingErrors:
-    """Estimated dwellings per buurt against BAG units with a woonfunctie (2021)."""
+    """Estimated dwellings per buurt against BAG units with a woonfunctie (2021).
+
+    Over the ``n_buurten`` buurten with BAG dwellings: totals (dwellings), mean absolute
+    error per buurt (dwellings), median absolute percentage error (%), Pearson correlation
+    across buurten (None when undefined) and the number of buurten within +-10 %.
+    """
 
     n_buurten: int
     total_estimated: float
     total_bag: int
     mae: float
     median_abs_pct_error: float
-    correlation: float
+    correlation: float | None
     within_10pct: int
 
 
 @dataclass
 class BuildingReport:
-    """What the estimator did, and how well it matches the references it can be checked with."""
+    """What the estimator did, and how well it matches the references it can be checked with.
+
+    Counts are buildings unless named otherwise. ``dwellings_*`` compare per buurt with the
+    BAG units that have a woonfunctie; ``fallback_buurten`` had BAG dwellings but no building
+    with raw dwellings, so their dwellings were spread over their addressed buildings;
+    ``unallocated_buurten`` had BAG dwellings and no addressed building at all.
+    ``residents_total`` is the CBS 2020 population of the buurten that publish it, of which
+    ``residents_unallocated`` found no building; ``population_suppressed_buurten`` have no
+    published population and get no residents. Shares are fractions (0..1).
+    """
 
     n_buildings: int
     n_osm_height: int
@@ -224,10 +254,14 @@ class BuildingReport:
     dwellings_unallocated: int
     unallocated_buurten: list[str]
     fallback_buurten: list[str]
+    raw_dwellings_in_buurten_without_bag_dwellings: int
     residents_total: int
     residents_allocated: float
     residents_unallocated: int
+    residents_fallback_buurten: list[str]
+    population_suppressed_buurten: list[str]
     main_use_share: dict[str, float] = field(default_factory=dict)
+    main_use_share_addressed: dict[str, float] = field(default_factory=dict)
     main_use_footprint_share: dict[str, float] = field(default_factory=dict)
     main_use_source_counts: dict[str, int] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
@@ -316,7 +350,7 @@ BUILDINGS_SCHEMA = LayerSchema(
             description="Number of storeys above ground.",
             unit="storeys",
             estimated=True,
-            method="round(addresses x median BAG unit area x 1.25 / footprint), clipped to [1, 20].",
+            method="round(units x typical BAG unit area x 1.25 / footprint) in [1, 20]; 1 without address.",
             nullable=False,
         ),
         FieldSpec(
@@ -346,7 +380,7 @@ BUILDINGS_SCHEMA = LayerSchema(
         FieldSpec(
             name="landuse_class",
             type="string",
-            description="OSM landuse class at the point-on-surface (non-residential classes win); null if none.",
+            description="OSM landuse class at the point-on-surface (non-residential wins); null if none.",
             source=_OSM_SOURCE,
         ),
         FieldSpec(
@@ -369,7 +403,7 @@ BUILDINGS_SCHEMA = LayerSchema(
         FieldSpec(
             name="dwellings_raw",
             type="integer",
-            description="Dwellings before calibration: addresses of a residential building, minus POIs if mixed.",
+            description="Dwellings before calibration: addresses if residential, minus POIs if mixed, else 0",
             unit="dwellings",
             estimated=True,
             method="address count by main use; independent of the BAG dwelling counts.",
@@ -378,7 +412,7 @@ BUILDINGS_SCHEMA = LayerSchema(
         FieldSpec(
             name="dwellings_est",
             type="number",
-            description="Expected number of dwellings (fractional), calibrated to BAG woonfunctie units per buurt.",
+            description="Expected dwellings (fractional), calibrated to the BAG woonfunctie units per buurt.",
             unit="dwellings",
             source=_BAG_SOURCE,
             estimated=True,
@@ -483,15 +517,12 @@ def minimum_width(geoms: gpd.GeoSeries) -> np.ndarray:
     return out
 
 
-def bag_buurt_statistics(bag_units: pd.DataFrame) -> pd.DataFrame:
-    """Per buurt: BAG units, woonfunctie units, their share and median usable areas.
+def bag_unit_table(bag_units: pd.DataFrame) -> pd.DataFrame:
+    """One row per BAG unit (verblijfsobject): ``bu_code``, ``area_m2``, ``is_dwelling``, ``only_overige``.
 
-    A unit (verblijfsobject) with several uses appears once per use in the input; it is
-    counted once here and is a dwelling when one of its uses is woonfunctie. Columns:
-    ``units``, ``dwellings``, ``residential_share``, ``median_dwelling_area_m2`` (median
-    usable area of dwelling units) and ``median_other_area_m2`` (of the non-dwelling units
-    other than 'overige gebruiksfunctie', mostly storage and garage boxes). Missing
-    medians are filled with the city-wide median.
+    A unit with several uses appears once per use in the input; it is counted once here
+    and is a dwelling when one of its uses is woonfunctie. ``only_overige`` marks units
+    whose only use is 'overige gebruiksfunctie' (mostly storage and garage boxes).
     """
     _require(
         bag_units,
@@ -503,36 +534,88 @@ def bag_buurt_statistics(bag_units: pd.DataFrame) -> pd.DataFrame:
         {
             "identificatie": bag_units["identificatie"].to_numpy(),
             "bu_code": bag_units["bu_code"].to_numpy(),
-            "area": pd.to_numeric(bag_units["oppervlakteverblijfsobject"], errors="coerce").to_numpy(),
+            "area_m2": pd.to_numeric(bag_units["oppervlakteverblijfsobject"], errors="coerce").to_numpy(),
             "is_dwelling": use.eq(WOONFUNCTIE).fillna(False).to_numpy(dtype=bool),
             "is_overige": use.eq(OVERIGE_GEBRUIKSFUNCTIE).fillna(False).to_numpy(dtype=bool),
         }
     )
-    units = rows.groupby("identificatie", sort=False).agg(
+    return rows.groupby("identificatie", sort=False).agg(
         bu_code=("bu_code", "first"),
-        area=("area", "first"),
+        area_m2=("area_m2", "first"),
         is_dwelling=("is_dwelling", "any"),
         only_overige=("is_overige", "all"),
     )
-    other = units[~units["is_dwelling"] & ~units["only_overige"]]
-    dwelling_units = units[units["is_dwelling"]]
+
+
+def bag_buurt_statistics(units: pd.DataFrame) -> pd.DataFrame:
+    """Per buurt (index ``bu_code``): ``units``, ``dwellings`` (units with a woonfunctie) and
+    ``residential_share`` = dwellings / units, from :func:`bag_unit_table`."""
     stats = pd.DataFrame(
         {
             "units": units.groupby("bu_code").size(),
-            "dwellings": dwelling_units.groupby("bu_code").size(),
-            "median_dwelling_area_m2": dwelling_units.groupby("bu_code")["area"].median(),
-            "median_other_area_m2": other.groupby("bu_code")["area"].median(),
+            "dwellings": units[units["is_dwelling"]].groupby("bu_code").size(),
         }
     )
-    stats["units"] = stats["units"].fillna(0).astype("int64")
-    stats["dwellings"] = stats["dwellings"].fillna(0).astype("int64")
+    stats = stats.fillna(0).astype("int64")
     stats["residential_share"] = stats["dwellings"] / stats["units"].where(stats["units"] > 0)
-    city_dwelling = float(dwelling_units["area"].median()) if len(dwelling_units) else 100.0
-    city_other = float(other["area"].median()) if len(other) else 150.0
-    stats["median_dwelling_area_m2"] = stats["median_dwelling_area_m2"].fillna(city_dwelling)
-    stats["median_other_area_m2"] = stats["median_other_area_m2"].fillna(city_other)
     stats.index.name = "bu_code"
     return stats
+
+
+def _quantile_lower(sorted_values: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The value at rank floor(q x n) of an ascending array, for each q in [0, 1]."""
+    if len(sorted_values) == 0:
+        return np.full(len(q), np.nan)
+    pos = np.clip(np.floor(np.asarray(q, dtype="float64") * len(sorted_values)), 0, len(sorted_values) - 1)
+    return sorted_values[pos.astype("int64")]
+
+
+def dwelling_unit_areas(units: pd.DataFrame, apartment_share: pd.Series, min_units: int = 20) -> pd.DataFrame:
+    """Typical usable area (m2) of an apartment and of a house, per buurt, by quantile matching.
+
+    The BAG does not say which dwelling is in which building, but it gives the areas of
+    all dwellings of the buurt, and the addresses say which share ``k`` of the buurt's
+    dwellings lies in multi-dwelling buildings. Taking the smallest ``k`` of the BAG
+    dwellings to be the apartments, a typical apartment has the area at quantile ``k/2``
+    and a typical house the area at quantile ``(1 + k)/2``. Buurten with fewer than
+    ``min_units`` BAG dwellings use the areas of the whole city at the same quantiles.
+
+    Args:
+        units: :func:`bag_unit_table`.
+        apartment_share: per ``bu_code``, share (0..1) of the estimated dwellings in
+            buildings with 2 or more dwellings.
+        min_units: fewest BAG dwellings for a buurt's own areas.
+
+    Returns:
+        DataFrame indexed like ``apartment_share`` with ``apartment_area_m2`` and ``house_area_m2``.
+    """
+    dwellings = units.loc[units["is_dwelling"] & units["area_m2"].notna(), ["bu_code", "area_m2"]]
+    dwellings = dwellings.sort_values(["bu_code", "area_m2"])
+    k = apartment_share.astype("float64").clip(0, 1).fillna(0.0)
+    q_apt = (k / 2).to_numpy()
+    q_house = ((1 + k) / 2).to_numpy()
+    city = np.sort(dwellings["area_m2"].to_numpy(dtype="float64"))
+    apt = _quantile_lower(city, q_apt)
+    house = _quantile_lower(city, q_house)
+    counts = dwellings.groupby("bu_code").size()
+    count = counts.reindex(k.index).fillna(0).to_numpy(dtype="int64")
+    start = (counts.cumsum() - counts).reindex(k.index).fillna(0).to_numpy(dtype="int64")
+    own = count >= max(min_units, 1)
+    values = dwellings["area_m2"].to_numpy(dtype="float64")
+    for q, out in ((q_apt, apt), (q_house, house)):
+        pos = start + np.clip(np.floor(q * count), 0, np.maximum(count - 1, 0)).astype("int64")
+        out[own] = values[pos[own]]
+    return pd.DataFrame({"apartment_area_m2": apt, "house_area_m2": house}, index=k.index)
+
+
+def other_unit_area(units: pd.DataFrame) -> float:
+    """Median usable area (m2) of the city's non-dwelling units, storage boxes excluded.
+
+    One city-wide figure: non-residential units range from a 15 m2 kiosk to a 38,000 m2
+    plant, so a buurt's median says little about one building.
+    """
+    other = units.loc[~units["is_dwelling"] & ~units["only_overige"], "area_m2"].dropna()
+    return float(other.median()) if len(other) else 150.0
 
 
 def classify_main_use(
@@ -542,7 +625,7 @@ def classify_main_use(
     width_m: np.ndarray,
     non_residential_landuse: np.ndarray,
     buurt_residential_share: np.ndarray,
-    params: BuildingParams = BuildingParams(),  # noqa: B008 - frozen, immutable default
+    params: BuildingParams = BuildingParams(),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Main use, the deciding rule and the raw (uncalibrated) dwellings of each building.
 
@@ -607,16 +690,18 @@ def estimate_floors(
     dwellings_raw: np.ndarray,
     footprint_area_m2: np.ndarray,
     dwelling_area_m2: np.ndarray,
-    other_area_m2: np.ndarray,
+    other_area_m2: float | np.ndarray,
     main_use_source: np.ndarray,
-    params: BuildingParams = BuildingParams(),  # noqa: B008 - frozen, immutable default
+    params: BuildingParams = BuildingParams(),
 ) -> np.ndarray:
     """Floors from the floor area the addresses need: round(gross area / footprint) in [1, max].
 
-    Gross floor area = (dwellings x dwelling unit area + other addresses x other unit
-    area) x gross/usable factor, with the buurt's median BAG usable areas per unit.
-    Rounding is half-up (2.5 -> 3). Buildings without addresses and the garage/storage
-    boxes of :data:`SINGLE_STOREY_SOURCES` get one storey.
+    Gross floor area = (dwellings x dwelling unit area + other addresses x other unit area)
+    x gross/usable factor. Rounding is half-up (2.5 -> 3). A one-dwelling building has at most
+    ``max_floors_house`` storeys. One storey for: buildings without address, the
+    garage/storage boxes of :data:`SINGLE_STOREY_SOURCES` and any other non-residential
+    building with less footprint per address than a garage box, and buildings with one
+    non-residential unit (its size is unknown, so one storey is the best guess).
     """
     n = np.asarray(address_count, dtype="float64")
     dwellings = np.asarray(dwellings_raw, dtype="float64")
@@ -625,8 +710,13 @@ def estimate_floors(
         other_area_m2, dtype="float64"
     )
     ratio = np.divide(usable * params.gross_to_usable_factor, area, out=np.ones(len(n)), where=area > 0)
-    floors = np.clip(np.floor(ratio + 0.5), 1, params.max_floors)
-    floors[np.isin(np.asarray(main_use_source, dtype=object), list(SINGLE_STOREY_SOURCES)) | (n == 0)] = 1
+    floors = np.clip(np.floor(np.nan_to_num(ratio, nan=1.0) + 0.5), 1, params.max_floors)
+    house = dwellings == 1
+    floors[house] = np.minimum(floors[house], params.max_floors_house)
+    single = np.isin(np.asarray(main_use_source, dtype=object), list(SINGLE_STOREY_SOURCES))
+    per_address = np.divide(area, n, out=np.full(len(n), np.inf), where=n > 0)
+    boxes = (dwellings == 0) & (per_address < params.garage_row_max_footprint_per_address_m2)
+    floors[single | boxes | (n == 0) | ((dwellings == 0) & (n <= 1))] = 1
     return floors.astype("int64")
 
 
@@ -635,15 +725,15 @@ def estimate_height(
     main_use: np.ndarray,
     main_use_source: np.ndarray,
     footprint_area_m2: np.ndarray,
-    params: BuildingParams = BuildingParams(),  # noqa: B008 - frozen, immutable default
+    params: BuildingParams = BuildingParams(),
 ) -> np.ndarray:
     """Height (m) from floors and use.
 
     Residential: floors x residential storey; mixed: one non-residential ground storey plus
-    residential storeys; non-residential: floors x non-residential storey. Garage/storage
-    boxes (``small_footprint``, ``garage_row``) and buildings without address below
-    ``annex_max_area_m2`` are annexes of ``annex_height_m``; a one-storey non-residential
-    building of ``hall_min_area_m2`` or more is a hall of ``hall_height_m``.
+    residential storeys; non-residential: floors x non-residential storey. Then two
+    overrides for one-storey non-residential buildings: below ``annex_max_area_m2`` (and
+    every garage/storage box) an annex of ``annex_height_m``; from ``hall_min_area_m2`` a
+    hall of ``hall_height_m``.
     """
     f = np.asarray(floors, dtype="float64")
     use = np.asarray(main_use, dtype=object)
@@ -654,11 +744,10 @@ def estimate_height(
     height = np.where(
         use == "residential", f * res, np.where(use == "mixed", non + (f - 1) * res, f * non)
     ).astype("float64")
-    hall = (use == "non-residential") & (f == 1) & (area >= params.hall_min_area_m2)
-    height[hall] = params.hall_height_m
+    one_storey_non_res = (use == "non-residential") & (f == 1)
+    height[one_storey_non_res & (area >= params.hall_min_area_m2)] = params.hall_height_m
     boxes = np.isin(source, ["small_footprint", "garage_row"])
-    annex = boxes | ((source == "no_address") & (area < params.annex_max_area_m2))
-    height[annex] = params.annex_height_m
+    height[(one_storey_non_res & (area < params.annex_max_area_m2)) | boxes] = params.annex_height_m
     return height
 
 
@@ -668,21 +757,22 @@ def dwelling_errors(estimated: pd.Series, bag: pd.Series) -> DwellingErrors:
     est = estimated.reindex(bag.index).fillna(0.0).astype("float64")
     err = est - bag
     pct = (err.abs() / bag) * 100
-    corr = float(np.corrcoef(est, bag)[0, 1]) if len(bag) > 1 and est.std() > 0 else float("nan")
+    varies = len(bag) > 1 and est.std() > 0 and bag.std() > 0
+    corr = round(float(np.corrcoef(est, bag)[0, 1]), 5) if varies else None
     return DwellingErrors(
         n_buurten=len(bag),
         total_estimated=round(float(est.sum()), 3),
         total_bag=int(bag.sum()),
         mae=round(float(err.abs().mean()), 3) if len(bag) else 0.0,
         median_abs_pct_error=round(float(pct.median()), 3) if len(bag) else 0.0,
-        correlation=round(corr, 5),
+        correlation=corr,
         within_10pct=int((pct <= 10).sum()),
     )
 
 
 def _height_validation(est: np.ndarray, osm: np.ndarray, est_floors: np.ndarray) -> HeightValidation:
     if len(osm) == 0:
-        return HeightValidation(0, None, None, None, None)
+        return HeightValidation(0, None, None, None, None, None)
     err = est - osm
     osm_floors = np.maximum(1, np.floor(osm / OSM_LEVEL_HEIGHT_M + 0.5))
     return HeightValidation(
@@ -690,6 +780,7 @@ def _height_validation(est: np.ndarray, osm: np.ndarray, est_floors: np.ndarray)
         mae_m=round(float(np.abs(err).mean()), 3),
         median_abs_error_m=round(float(np.median(np.abs(err))), 3),
         bias_m=round(float(err.mean()), 3),
+        floors_mae=round(float(np.abs(est_floors - osm_floors).mean()), 3),
         floors_exact_share=round(float((est_floors == osm_floors).mean()), 3),
     )
 
@@ -708,7 +799,7 @@ def estimate_buildings(
     bag_units: pd.DataFrame,
     landuse: gpd.GeoDataFrame,
     poi: gpd.GeoDataFrame,
-    params: BuildingParams = BuildingParams(),  # noqa: B008 - frozen, immutable default
+    params: BuildingParams = BuildingParams(),
 ) -> BuildingEstimate:
     """Build the ``buildings`` layer from OSM footprints, addresses, BAG units and CBS buurten.
 
@@ -751,7 +842,9 @@ def estimate_buildings(
     lu = landuse[["class", "geometry"]].copy()
     lu["_nonres"] = lu["class"].isin(NON_RESIDENTIAL_LANDUSE)
     in_lu = gpd.sjoin(pos_frame, lu, predicate="within")
-    in_lu = in_lu.sort_values(["_b", "_nonres"], ascending=[True, False]).drop_duplicates("_b").set_index("_b")
+    in_lu = (
+        in_lu.sort_values(["_b", "_nonres"], ascending=[True, False]).drop_duplicates("_b").set_index("_b")
+    )
     landuse_class = in_lu["class"].reindex(np.arange(n_total))
     nonres_landuse = in_lu["_nonres"].reindex(np.arange(n_total)).fillna(False).to_numpy(dtype=bool)
 
@@ -768,7 +861,8 @@ def estimate_buildings(
     poi_count = np.bincount(poi_of.to_numpy(), minlength=n_total).astype("int64")
 
     # 2-3. BAG statistics per buurt, main use and raw dwellings.
-    stats = bag_buurt_statistics(bag_units)
+    units = bag_unit_table(bag_units)
+    stats = bag_buurt_statistics(units)
     share = bu_code.map(stats["residential_share"]).to_numpy(dtype="float64")
     width = minimum_width(geoms)
     main_use, main_use_source, dwellings_raw = classify_main_use(
@@ -819,22 +913,30 @@ def estimate_buildings(
         residents_est > 0, np.where(res_by_n, "addresses_fallback", "dwellings"), "none"
     ).astype(object)
     residents_unallocated = int(pop[(pop > 0) & ~(rw_sum > 0)].sum())
+    all_codes = pd.to_numeric(
+        buurten.drop_duplicates("bu_code").set_index("bu_code")["aant_inw"], errors="coerce"
+    )
+    suppressed = all_codes[~(all_codes >= 0)].index
 
     # 6. Floors and height.
-    dwelling_area = bu_code.map(stats["median_dwelling_area_m2"]).fillna(
-        float(stats["median_dwelling_area_m2"].median()) if len(stats) else 100.0
+    multi = dwellings_raw >= 2
+    dw_frame = pd.DataFrame(
+        {"bu_code": frame["bu_code"], "raw": dwellings_raw, "multi": multi * dwellings_raw}
     )
-    other_area = bu_code.map(stats["median_other_area_m2"]).fillna(
-        float(stats["median_other_area_m2"].median()) if len(stats) else 150.0
+    by_buurt = dw_frame.groupby("bu_code")[["raw", "multi"]].sum()
+    apartment_share = (by_buurt["multi"] / by_buurt["raw"].where(by_buurt["raw"] > 0)).fillna(0.0)
+    all_buurten = apartment_share.index.union(pd.Index(stats.index))
+    unit_areas = dwelling_unit_areas(
+        units, apartment_share.reindex(all_buurten).fillna(0.0), params.min_buurt_dwelling_units
     )
+    city_dwelling_areas = units.loc[units["is_dwelling"], "area_m2"].dropna()
+    city_median = float(city_dwelling_areas.median()) if len(city_dwelling_areas) else 100.0
+    apt_area = bu_code.map(unit_areas["apartment_area_m2"]).fillna(city_median)
+    house_area = bu_code.map(unit_areas["house_area_m2"]).fillna(city_median)
+    dwelling_area = np.where(multi, apt_area.to_numpy(dtype="float64"), house_area.to_numpy(dtype="float64"))
+    other_area = other_unit_area(units)
     est_floors = estimate_floors(
-        address_count,
-        dwellings_raw,
-        area,
-        dwelling_area.to_numpy(),
-        other_area.to_numpy(),
-        main_use_source,
-        params,
+        address_count, dwellings_raw, area, dwelling_area, other_area, main_use_source, params
     )
     est_height = estimate_height(est_floors, main_use, main_use_source, area, params)
 
@@ -909,10 +1011,14 @@ def estimate_buildings(
         dwellings_unallocated=int(unallocated.sum()),
         unallocated_buurten=sorted(str(b) for b in unallocated.index),
         fallback_buurten=sorted(str(b) for b in use_fallback[use_fallback].index),
+        raw_dwellings_in_buurten_without_bag_dwellings=int(raw_sum[target == 0].sum()),
         residents_total=pop_total,
         residents_allocated=round(float(residents_est.sum()), 3),
         residents_unallocated=residents_unallocated,
+        residents_fallback_buurten=sorted(str(b) for b in res_fallback[res_fallback].index),
+        population_suppressed_buurten=sorted(str(b) for b in suppressed),
         main_use_share=_share(out["main_use"]),
+        main_use_share_addressed=_share(out.loc[out["address_count"] > 0, "main_use"]),
         main_use_footprint_share=_share(out["main_use"], out["footprint_area_m2"]),
         main_use_source_counts={str(k): int(v) for k, v in out["main_use_source"].value_counts().items()},
         params=asdict(params),

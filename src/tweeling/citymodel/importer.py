@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -61,7 +61,9 @@ def _parse_crs(crs: str, origin: str) -> CRS:
     try:
         return CRS.from_user_input(crs)
     except CRSError as exc:
-        raise InvalidInputError(f"{origin}: unknown CRS {crs!r}; give it as EPSG:<code>, e.g. EPSG:28992") from exc
+        raise InvalidInputError(
+            f"{origin}: unknown CRS {crs!r}; give it as EPSG:<code>, e.g. EPSG:28992"
+        ) from exc
 
 
 def _first_line(exc: BaseException) -> str:
@@ -84,7 +86,8 @@ def _source_files(path: Path) -> list[Path]:
         return files
     if path.suffix.lower() not in SUPPORTED:
         raise InvalidInputError(
-            f"{path}: unsupported file type {path.suffix or '(none)'}; supported: {', '.join(sorted(SUPPORTED))}"
+            f"{path}: unsupported file type {path.suffix or '(none)'}; "
+            f"supported: {', '.join(sorted(SUPPORTED))}"
         )
     return [path]
 
@@ -101,7 +104,9 @@ def _read_csv(path: Path, crs: str | None) -> gpd.GeoDataFrame:
             try:
                 geometry = shapely.from_wkt(frame.pop(column).astype("string").fillna("").replace("", None))
             except shapely.errors.GEOSException as exc:
-                raise InvalidInputError(f"{path}: column {column!r} is not valid WKT: {_first_line(exc)}") from exc
+                raise InvalidInputError(
+                    f"{path}: column {column!r} is not valid WKT: {_first_line(exc)}"
+                ) from exc
             if crs is None:
                 raise InvalidInputError(f"{path}: CSV geometry has no CRS; pass --crs (e.g. EPSG:28992)")
             return gpd.GeoDataFrame(frame, geometry=geometry, crs=_parse_crs(crs, str(path)))
@@ -113,7 +118,9 @@ def _read_csv(path: Path, crs: str | None) -> gpd.GeoDataFrame:
                 bad = int((x.isna() | y.isna()).to_numpy().argmax()) + 2
                 raise InvalidInputError(f"{path}: non-numeric or empty coordinate on line {bad}")
             if crs is None and x_name in ("x",):
-                raise InvalidInputError(f"{path}: CSV has x/y columns but no CRS; pass --crs (e.g. EPSG:28992)")
+                raise InvalidInputError(
+                    f"{path}: CSV has x/y columns but no CRS; pass --crs (e.g. EPSG:28992)"
+                )
             declared = _parse_crs(crs, str(path)) if crs else CRS.from_epsg(4326)
             return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x, y), crs=declared)
     raise InvalidInputError(
@@ -136,7 +143,8 @@ def _read_one(path: Path, crs: str | None, source_layer: str | None) -> gpd.GeoD
                 layers = [str(row[0]) for row in pyogrio.list_layers(path)]
                 if len(layers) > 1:
                     raise InvalidInputError(
-                        f"{path}: holds {len(layers)} layers ({', '.join(layers)}); choose one with --source-layer"
+                        f"{path}: holds {len(layers)} layers ({', '.join(layers)}); "
+                        "choose one with --source-layer"
                     )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -169,7 +177,7 @@ def _field_type(series: pd.Series) -> FieldType:
     return "string"
 
 
-def _repair(frame: gpd.GeoDataFrame, origin: str) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+def _repair(frame: gpd.GeoDataFrame, origin: str) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Repair invalid geometries; one geometry family per layer; return counts for the report."""
     geometry = frame.geometry.values
     present = ~shapely.is_missing(geometry) & ~shapely.is_empty(geometry)
@@ -192,10 +200,11 @@ def _repair(frame: gpd.GeoDataFrame, origin: str) -> tuple[gpd.GeoDataFrame, dic
         if broken.any():
             first = int(np.flatnonzero(broken)[0])
             raise InvalidInputError(
-                f"{origin}: {int(broken.sum())} invalid geometries cannot be repaired (first: feature {first})"
+                f"{origin}: {int(broken.sum())} invalid geometries cannot be repaired "
+                f"(first: feature {first})"
             )
     frame = frame.set_geometry(gpd.GeoSeries(repaired, index=frame.index, crs=frame.crs))
-    counts = {
+    counts: dict[str, Any] = {
         "features": len(frame),
         "geometries_repaired": int(invalid.sum()),
         "geometries_missing": int((~present).sum()),
@@ -214,9 +223,9 @@ def _polygonal(geometry: Any) -> Any:
 def _geometry_type(frame: gpd.GeoDataFrame) -> GeometryType:
     kinds = set(frame.geometry.dropna().geom_type)
     if len(kinds) == 1:
-        return kinds.pop()  # type: ignore[no-any-return]
+        return cast(GeometryType, kinds.pop())
     family = _FAMILY[next(iter(kinds))] if kinds else "Point"
-    return f"Multi{family}"  # type: ignore[return-value]
+    return cast(GeometryType, f"Multi{family}")
 
 
 def read_layer_file(
@@ -235,13 +244,22 @@ def read_layer_file(
     try:
         frames = [f.to_crs(STORE_EPSG) for f in frames]
     except Exception as exc:  # pyproj raises several types for an impossible transformation.
-        raise InvalidInputError(f"{origin}: cannot transform from {frames[0].crs} to EPSG:{STORE_EPSG}") from exc
-    frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORE_EPSG) if len(frames) > 1 else frames[0]
+        raise InvalidInputError(
+            f"{origin}: cannot transform from {frames[0].crs} to EPSG:{STORE_EPSG}"
+        ) from exc
+    frame = (
+        gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORE_EPSG)
+        if len(frames) > 1
+        else frames[0]
+    )
     if frame.empty:
         raise InvalidInputError(f"{origin}: has no features")
     bounds = frame.total_bounds
     inside = (
-        RD_DOMAIN[0] <= bounds[0] and bounds[2] <= RD_DOMAIN[2] and RD_DOMAIN[1] <= bounds[1] and bounds[3] <= RD_DOMAIN[3]
+        RD_DOMAIN[0] <= bounds[0]
+        and bounds[2] <= RD_DOMAIN[2]
+        and RD_DOMAIN[1] <= bounds[1]
+        and bounds[3] <= RD_DOMAIN[3]
     )
     if not frame.geometry.dropna().empty and not (np.isfinite(bounds).all() and inside):
         raise InvalidInputError(

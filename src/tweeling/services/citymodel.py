@@ -119,7 +119,9 @@ def import_file(
 
     check_identifier(layer)
     if not replace and store.has_layer(layer):
-        raise InvalidInputError(f"layer {layer!r} already exists; pass --replace to overwrite it or choose another name")
+        raise InvalidInputError(
+            f"layer {layer!r} already exists; pass --replace to overwrite it or choose another name"
+        )
     data = read_layer_file(path, layer, crs=crs, source_layer=source_layer, title=title, licence=licence)
     store.write_layers([data], replace=replace)
     return FileImportResult(layer, len(data.frame), data.report)

@@ -97,7 +97,9 @@ def prepare_frame(layer: LayerData) -> tuple[pd.DataFrame, np.ndarray | None]:
             raise InvalidInputError(f"column name {name!r} is reserved for the geometry")
     missing = [name for name in schema.field_names if name not in layer.frame.columns]
     if missing:
-        raise InvalidInputError(f"layer {schema.name!r}: columns {missing} are in the schema but not the data")
+        raise InvalidInputError(
+            f"layer {schema.name!r}: columns {missing} are in the schema but not the data"
+        )
     columns = layer.frame[schema.field_names].copy()
     if schema.geometry_type is None:
         return columns, None
@@ -255,7 +257,7 @@ class Store(ABC):
         if not self._has_catalog():
             return []
         cols = ", ".join(CATALOG_COLUMNS)
-        rows = self._fetchall(f"SELECT {cols} FROM {CATALOG_TABLE} ORDER BY name")  # noqa: S608
+        rows = self._fetchall(f"SELECT {cols} FROM {CATALOG_TABLE} ORDER BY name")
         return [info_from_row(row) for row in rows]
 
     def has_layer(self, name: str) -> bool:
@@ -287,11 +289,13 @@ class Store(ABC):
         with self.transaction():
             for layer, columns, wkb in prepared:
                 self._execute(f"DROP TABLE IF EXISTS {layer.name}")
-                self._execute(f"DELETE FROM {CATALOG_TABLE} WHERE name = {self.placeholder(1)}", (layer.name,))  # noqa: S608
+                self._execute(
+                    f"DELETE FROM {CATALOG_TABLE} WHERE name = {self.placeholder(1)}", (layer.name,)
+                )
                 self._create_table(layer, columns, wkb)
                 row = catalog_row(layer, len(columns))
                 self._execute(
-                    f"INSERT INTO {CATALOG_TABLE} ({', '.join(CATALOG_COLUMNS)}) "  # noqa: S608
+                    f"INSERT INTO {CATALOG_TABLE} ({', '.join(CATALOG_COLUMNS)}) "
                     f"VALUES ({self.placeholder(len(CATALOG_COLUMNS))})",
                     [row[c] for c in CATALOG_COLUMNS],
                 )
@@ -301,7 +305,7 @@ class Store(ABC):
         self.layer(name)
         with self.transaction():
             self._execute(f"DROP TABLE IF EXISTS {check_identifier(name)}")
-            self._execute(f"DELETE FROM {CATALOG_TABLE} WHERE name = {self.placeholder(1)}", (name,))  # noqa: S608
+            self._execute(f"DELETE FROM {CATALOG_TABLE} WHERE name = {self.placeholder(1)}", (name,))
 
     def _bbox_clause(self, info: LayerInfo, bbox: Bbox | None) -> tuple[str, list[float]]:
         if bbox is None:
@@ -317,14 +321,14 @@ class Store(ABC):
         """Number of rows of a layer, optionally of those intersecting ``bbox`` (EPSG:28992)."""
         info = self.layer(name)
         where, params = self._bbox_clause(info, bbox)
-        return int(self._fetchall(f"SELECT count(*) FROM {info.name}{where}", params)[0][0])  # noqa: S608
+        return int(self._fetchall(f"SELECT count(*) FROM {info.name}{where}", params)[0][0])
 
     def extent(self, name: str) -> Bbox | None:
         """Extent of a layer as computed by the database (None for tables)."""
         info = self.layer(name)
         if info.geometry_type is None:
             return None
-        row = self._fetchall(f"SELECT {self._extent_sql()} FROM {info.name}")[0]  # noqa: S608
+        row = self._fetchall(f"SELECT {self._extent_sql()} FROM {info.name}")[0]
         if row[0] is None:
             return None
         return float(row[0]), float(row[1]), float(row[2]), float(row[3])
@@ -350,7 +354,7 @@ class Store(ABC):
             select.append(f"{self._geometry_as_wkb_sql()} AS {GEOMETRY_COLUMN}")
         where, params = self._bbox_clause(info, bbox)
         order = f" ORDER BY {info.schema.primary_key}" if info.schema.primary_key in wanted else ""
-        sql = f"SELECT {', '.join(select)} FROM {info.name}{where}{order}"  # noqa: S608
+        sql = f"SELECT {', '.join(select)} FROM {info.name}{where}{order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         frame = self._fetch_frame(sql, params)

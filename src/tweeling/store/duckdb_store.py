@@ -105,11 +105,15 @@ class DuckDBStore(Store):
         view = f"_staged_{layer.name}"
         self._con.register(view, staged)
         try:
-            self._execute(f"INSERT INTO {layer.name} ({', '.join(names)}) SELECT {', '.join(select)} FROM {view}")  # noqa: S608
+            self._execute(
+                f"INSERT INTO {layer.name} ({', '.join(names)}) SELECT {', '.join(select)} FROM {view}"
+            )
         finally:
             self._con.unregister(view)
         if wkb is not None:
-            self._execute(f"CREATE INDEX {layer.name}_geom_idx ON {layer.name} USING RTREE ({GEOMETRY_COLUMN})")
+            self._execute(
+                f"CREATE INDEX {layer.name}_geom_idx ON {layer.name} USING RTREE ({GEOMETRY_COLUMN})"
+            )
 
     def _envelope_sql(self) -> str:
         return "ST_MakeEnvelope(?, ?, ?, ?)"

@@ -86,13 +86,16 @@ class PostGISStore(Store):
             geometries = list(shapely.to_wkb(shapes, hex=True, include_srid=True))
         self._execute(f"CREATE TABLE {layer.name} ({', '.join(definitions)})")
         rows = zip(*[table.column(i).to_pylist() for i in range(table.num_columns)], strict=True)
-        with self._con.cursor() as cursor, cursor.copy(
-            f"COPY {layer.name} ({', '.join(names)}) FROM STDIN"
-        ) as copy:
+        with (
+            self._con.cursor() as cursor,
+            cursor.copy(f"COPY {layer.name} ({', '.join(names)}) FROM STDIN") as copy,
+        ):
             for index, row in enumerate(rows):
                 copy.write_row((*row, geometries[index]) if geometries is not None else row)
         if wkb is not None:
-            self._execute(f"CREATE INDEX {layer.name}_geom_idx ON {layer.name} USING GIST ({GEOMETRY_COLUMN})")
+            self._execute(
+                f"CREATE INDEX {layer.name}_geom_idx ON {layer.name} USING GIST ({GEOMETRY_COLUMN})"
+            )
         self._execute(f"ANALYZE {layer.name}")
 
     def _envelope_sql(self) -> str:
