@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -116,24 +117,31 @@ def cmd_info(args: argparse.Namespace) -> int:
         )
         if s.estimated_fields:
             print(f"{'':<13} {'':>9}  estimated: {', '.join(s.estimated_fields)}")
-        highlights = _highlights(s.name, s.report)
-        if highlights:
-            print(f"{'':<13} {'':>9}  {highlights}")
+        for line in _highlights(s.name, s.report):
+            print(f"{'':<13} {'':>9}  {line}")
     return 0
 
 
-def _highlights(name: str, report: dict[str, Any]) -> str:
-    """The one figure per layer a newcomer wants to see."""
+def _highlights(name: str, report: dict[str, Any]) -> list[str]:
+    """The figures per layer a newcomer wants to see, one line each."""
     if name == "buurten" and "population" in report:
-        return f"population (CBS 2020): {report['population']:,}"
+        return [f"population (CBS 2020): {report['population']:,}"]
+    if name == "buildings" and "height_validation" in report:
+        dwellings = report["dwellings_pre_calibration"]
+        return [
+            f"heights: {report['n_osm_height']:,} from OSM, {report['n_estimated_height']:,} estimated "
+            f"(MAE {report['height_validation']['mae_m']:.1f} m against the OSM ones)",
+            f"dwellings: {report['dwellings_bag_total']:,} (calibrated to BAG per buurt; raw estimate off by "
+            f"a median {dwellings['median_abs_pct_error']:.1f} %); residents: {report['residents_total']:,}",
+        ]
     if name == "roads" and "largest_component_length_share" in report:
-        return (
+        return [
             f"road length {report['total_length_m'] / 1000:,.0f} km, "
             f"{report['largest_component_length_share']:.1%} in the largest connected component"
-        )
+        ]
     if name == "weather" and "first_date" in report:
-        return f"daily {report['first_date'][:10]} .. {report['last_date'][:10]}"
-    return ""
+        return [f"daily {report['first_date'][:10]} .. {report['last_date'][:10]}"]
+    return []
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,6 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -26,7 +26,10 @@ def connect(settings: Settings, *, read_only: bool = False) -> Store:
 
 
 def road_classes(settings: Settings) -> dict[str, RoadClassParams]:
-    """Road-class parameters: the defaults, overridden by the YAML file in the settings if any."""
+    """Road-class parameters: the defaults, overridden per class by the YAML file in the settings.
+
+    Classes the file does not name keep their defaults; a class set to null is not routable.
+    """
     if settings.road_classes_file is None:
         return dict(DEFAULT_ROAD_CLASSES)
     path = settings.road_classes_file
@@ -36,7 +39,10 @@ def road_classes(settings: Settings) -> dict[str, RoadClassParams]:
         raise InvalidInputError(f"{path}: cannot read road classes: {str(exc).splitlines()[0]}") from exc
     if not isinstance(loaded, dict):
         raise InvalidInputError(f"{path}: road classes must be a mapping of class name to parameters")
-    return road_classes_from_mapping(loaded)
+    dropped = {name for name, params in loaded.items() if params is None}
+    overrides = road_classes_from_mapping({k: v for k, v in loaded.items() if k not in dropped})
+    merged = {**DEFAULT_ROAD_CLASSES, **overrides}
+    return {name: params for name, params in merged.items() if name not in dropped}
 
 
 @dataclass

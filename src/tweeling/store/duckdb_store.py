@@ -67,8 +67,11 @@ class DuckDBStore(Store):
             self._con = duckdb.connect(path, read_only=read_only)
         except duckdb.IOException as exc:
             raise StoreError(
-                f"cannot open the store {path}: {str(exc).splitlines()[0]} "
-                "(is another tweeling process writing to it?)"
+                f"cannot open the store {path} for writing: another process (e.g. a running tweeling "
+                "server) holds it; the embedded store has one writer at a time: stop that process, "
+                "or use a PostgreSQL store"
+                if "lock" in str(exc).lower()
+                else f"cannot open the store {path}: {str(exc).splitlines()[0]}"
             ) from exc
         self._con.execute(f"LOAD '{spatial_extension_path()}'")
         self.ensure_catalog()
