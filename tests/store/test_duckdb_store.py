@@ -21,7 +21,8 @@ def test_spatial_extension_comes_from_the_pinned_wheel() -> None:
 def test_second_writer_gets_a_clear_message(tmp_path: Path) -> None:
     url = f"duckdb://{tmp_path / 'one.duckdb'}"
     with open_store(url):
-        code = f"from tweeling.cli import main; raise SystemExit(main(['import', 'x.csv', '--layer', 'x', '--store-url', {url!r}]))"
+        argv = ["import", "x.csv", "--layer", "x", "--store-url", url]
+        code = f"from tweeling.cli import main; raise SystemExit(main({argv!r}))"
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert "one writer at a time" in result.stderr and result.stderr.count("\n") == 1
