@@ -13,13 +13,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from tweeling.citymodel.provenance import (
+    CBS_ATTRIBUTION,
+    CBS_BUURTEN_SOURCE,
+    CBS_KWB_2024_SOURCE,
+    CBS_LICENCE,
+)
 from tweeling.core.errors import InvalidInputError
 from tweeling.core.schema import FieldSpec, LayerSchema
 
 CBS_SUPPRESSED = -99999999
-CBS_SOURCE = "CBS / Kadaster, Wijk- en buurtkaart 2020 (release v1), gemeente Dordrecht GM0505"
-CBS_LICENCE = "CC-BY-4.0"
-CBS_ATTRIBUTION = "CBS, Kadaster"
+CBS_SOURCE = CBS_BUURTEN_SOURCE
 
 # (column, type, unit, description) of the CBS buurt attributes kept in the twin.
 _BUURT_COLUMNS: list[tuple[str, str, str | None, str]] = [
@@ -95,7 +99,7 @@ BUURTEN_SCHEMA = LayerSchema(
     ],
 )
 
-KWB_2024_SOURCE = "CBS StatLine 85984NED Kerncijfers wijken en buurten 2024"
+KWB_2024_SOURCE = CBS_KWB_2024_SOURCE
 
 WIJKEN_SCHEMA = LayerSchema(
     name="wijken",

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from tweeling.citymodel.provenance import BAG_SOURCE, CBS_BUURTEN_SOURCE, OSM_SOURCE
 from tweeling.core.errors import InvalidInputError
 from tweeling.core.schema import FieldSpec, LayerSchema
 
@@ -279,9 +280,9 @@ class BuildingEstimate:
     report: BuildingReport
 
 
-_OSM_SOURCE = "OpenStreetMap via OpenMapTiles z14 vector tiles, ~August 2021"
-_BAG_SOURCE = "BAG verblijfsobjecten 2021 (Kadaster) joined to CBS buurten 2020 (TNO)"
-_CBS_SOURCE = "CBS / Kadaster, Wijk- en buurtkaart 2020"
+_OSM_SOURCE = OSM_SOURCE
+_BAG_SOURCE = BAG_SOURCE
+_CBS_SOURCE = CBS_BUURTEN_SOURCE
 
 BUILDINGS_SCHEMA = LayerSchema(
     name="buildings",

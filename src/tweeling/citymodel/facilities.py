@@ -19,13 +19,10 @@ from types import MappingProxyType
 import geopandas as gpd
 import pandas as pd
 
+from tweeling.citymodel.provenance import OSM_ATTRIBUTION, OSM_LICENCE, OSM_SOURCE
 from tweeling.core.crs import STORE_EPSG
 from tweeling.core.errors import InvalidInputError
 from tweeling.core.schema import FieldSpec, LayerSchema
-
-OSM_SOURCE = "OpenStreetMap via OpenMapTiles vector tiles (layer poi), snapshot ~2021-08"
-OSM_LICENCE = "ODbL 1.0"
-OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 
 FACILITY_TYPES: Mapping[tuple[str, str], str] = MappingProxyType(
     {

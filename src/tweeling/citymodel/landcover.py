@@ -31,14 +31,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from tweeling.citymodel.provenance import OSM_ATTRIBUTION, OSM_LICENCE, OSM_SOURCE
 from tweeling.core.crs import STORE_EPSG
 from tweeling.core.errors import InvalidInputError
 from tweeling.core.schema import FieldSpec, LayerSchema
 
 logger = logging.getLogger(__name__)
 
-OSM_LICENCE = "ODbL 1.0"
-OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 
 ANY = "*"
 """Subclass wildcard in :data:`GREEN_TYPES`."""
@@ -82,7 +81,7 @@ GREEN_COLUMNS = [
 WATER_COLUMNS = ["water_id", "water_type", "area_m2", "geometry_repaired"]
 WATERWAY_COLUMNS = ["waterway_id", "waterway_type", "name", "intermittent", "brunnel", "length_m"]
 
-_SOURCE = "OpenStreetMap via OpenMapTiles vector tiles, snapshot ~2021-08"
+_SOURCE = OSM_SOURCE
 _REPAIRED = FieldSpec(
     name="geometry_repaired",
     type="boolean",

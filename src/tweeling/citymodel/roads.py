@@ -93,6 +93,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from tweeling.citymodel.provenance import OSM_ATTRIBUTION, OSM_LICENCE, OSM_SOURCE
 from tweeling.core.errors import InvalidInputError
 from tweeling.core.schema import FieldSpec, LayerSchema, is_identifier
 
@@ -267,7 +268,7 @@ class RoadGraph:
     report: ConnectivityReport
 
 
-_SOURCE = "OpenStreetMap via OpenMapTiles z14 vector tiles, August 2021"
+_SOURCE = OSM_SOURCE
 _DEFAULT_METHOD = "default per road class, configurable"
 
 ROADS_SCHEMA = LayerSchema(
@@ -371,8 +372,8 @@ ROADS_SCHEMA = LayerSchema(
         ),
     ],
     source=_SOURCE,
-    licence="ODbL-1.0",
-    attribution="© OpenStreetMap contributors",
+    licence=OSM_LICENCE,
+    attribution=OSM_ATTRIBUTION,
     primary_key="edge_id",
     notes=[
         "Nodes are vertices shared by several lines after snapping within the snap tolerance "
@@ -403,8 +404,8 @@ ROAD_NODES_SCHEMA = LayerSchema(
         ),
     ],
     source=_SOURCE,
-    licence="ODbL-1.0",
-    attribution="© OpenStreetMap contributors",
+    licence=OSM_LICENCE,
+    attribution=OSM_ATTRIBUTION,
     primary_key="node_id",
     notes=["The position is the mean of the line vertices snapped together."],
 )
