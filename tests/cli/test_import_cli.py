@@ -165,3 +165,14 @@ def test_installed_command_prints_no_traceback(tmp_path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == f"tweeling: error: {tmp_path / 'absent.gpkg'}: no such file or directory"
     assert "Traceback" not in result.stderr
+
+
+def test_directory_of_same_type_files_is_one_layer(tmp_path, store_url) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    geojson(folder / "a.geojson", [SQUARE])
+    geojson(folder / "b.geojson", [SQUARE, SQUARE])
+    assert run(store_url, str(folder), "--layer", "parts") == 0
+    with open_store(store_url, read_only=True) as store:
+        assert store.count("parts") == 3
+        assert store.layer("parts").report["source_files"] == 2
