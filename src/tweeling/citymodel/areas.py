@@ -18,11 +18,11 @@ from tweeling.citymodel.provenance import (
     CBS_BUURTEN_SOURCE,
     CBS_KWB_2024_SOURCE,
     CBS_LICENCE,
+    CBS_SUPPRESSED,
 )
 from tweeling.core.errors import InvalidInputError
 from tweeling.core.schema import FieldSpec, LayerSchema
 
-CBS_SUPPRESSED = -99999999
 CBS_SOURCE = CBS_BUURTEN_SOURCE
 
 # (column, type, unit, description) of the CBS buurt attributes kept in the twin.

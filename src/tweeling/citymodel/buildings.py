@@ -49,9 +49,6 @@ from tweeling.citymodel.provenance import BAG_SOURCE, CBS_BUURTEN_SOURCE, OSM_SO
 from tweeling.core.errors import InvalidInputError
 from tweeling.core.schema import FieldSpec, LayerSchema
 
-CBS_SUPPRESSED = -99999999
-"""CBS marker for a secret or unavailable value."""
-
 WOONFUNCTIE = "woonfunctie"
 OVERIGE_GEBRUIKSFUNCTIE = "overige gebruiksfunctie"
 

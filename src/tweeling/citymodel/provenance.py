@@ -12,6 +12,8 @@ OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 CBS_BUURTEN_SOURCE = "CBS / Kadaster, Wijk- en buurtkaart 2020 (release v1), gemeente Dordrecht GM0505"
 CBS_KWB_2024_SOURCE = "CBS StatLine 85984NED Kerncijfers wijken en buurten 2024"
 CBS_LICENCE = "CC-BY-4.0"
+CBS_SUPPRESSED = -99999999
+"""CBS marker for a secret or unavailable value."""
 CBS_ATTRIBUTION = "CBS, Kadaster"
 
 BAG_SOURCE = "BAG verblijfsobjecten 2021 (Kadaster) joined to CBS buurten 2020 (TNO export)"
