@@ -32,7 +32,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(**overrides)
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, workers: int = 1) -> None:
+    """Run the HTTP server; with several workers each process builds the app from the environment."""
     import uvicorn
 
     from tweeling.api.app import BASE_PATH, create_app
@@ -41,7 +42,18 @@ def _serve(settings: Settings) -> None:
         f"Tweeling is running: open http://{settings.host}:{settings.port}{BASE_PATH}  (Ctrl+C stops it)",
         flush=True,
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    if workers <= 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+        return
+    os.environ["TWEELING_STORE_URL"] = settings.resolved_store_url
+    uvicorn.run(
+        "tweeling.api.app:create_app_from_environment",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -58,13 +70,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"Dordrecht demo already in {settings.resolved_store_url} (use --force to rebuild)")
     if args.no_serve:
         return 0
-    _serve(settings)
+    _serve(settings, args.workers)
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the store as it is."""
-    _serve(_settings(args))
+    _serve(_settings(args), args.workers)
     return 0
 
 
@@ -162,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     def with_server(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
         p.add_argument("--port", type=int, help="port to listen on (default 8000)")
+        p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
         return p
 
     demo = with_server(

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 import tweeling
+from tweeling.api import html
+from tweeling.api.features import FParam, build_router, wants_html
 from tweeling.api.problems import install_problem_handlers
-from tweeling.services.settings import Settings
+from tweeling.services.settings import Settings, load_settings
 from tweeling.services.status import StoreHandle, check_health
 
 BASE_PATH = "/v1"
@@ -48,7 +49,12 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET"],
+            expose_headers=["Content-Crs", "API-Version"],
+        )
 
     @app.middleware("http")
     async def _api_version(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -61,14 +67,23 @@ def create_app(settings: Settings) -> FastAPI:
         return RedirectResponse(BASE_PATH)
 
     @app.get(BASE_PATH, summary="Landing page", tags=["service"])
-    def landing(request: Request) -> dict[str, Any]:
+    def landing(request: Request, f: FParam = None) -> Response:
         base = str(request.base_url).rstrip("/") + BASE_PATH
-        return {
+        document = {
             "title": "Tweeling — digital twin of Dordrecht",
-            "description": "Open-source digital twin of the city of Dordrecht (GM0505).",
+            "description": (
+                "Open-source digital twin of the city of Dordrecht (GM0505): every layer of the city model "
+                "through OGC API – Features."
+            ),
             "version": tweeling.__version__,
             "links": [
                 {"rel": "self", "type": "application/json", "title": "This document", "href": base},
+                {
+                    "rel": "alternate",
+                    "type": "text/html",
+                    "title": "This document as HTML",
+                    "href": f"{base}?f=html",
+                },
                 {
                     "rel": "service-desc",
                     "type": "application/vnd.oai.openapi+json;version=3.0",
@@ -81,9 +96,26 @@ def create_app(settings: Settings) -> FastAPI:
                     "title": "API documentation",
                     "href": f"{base}/docs",
                 },
+                {
+                    "rel": "conformance",
+                    "type": "application/json",
+                    "title": "Conformance classes",
+                    "href": f"{base}/conformance",
+                },
+                {
+                    "rel": "data",
+                    "type": "application/json",
+                    "title": "Collections",
+                    "href": f"{base}/collections",
+                },
                 {"rel": "status", "type": "application/json", "title": "Health", "href": f"{base}/health"},
             ],
         }
+        if wants_html(request, f):
+            return HTMLResponse(html.landing(document, base))
+        return JSONResponse(document)
+
+    app.include_router(build_router(handle, BASE_PATH))
 
     @app.get(f"{BASE_PATH}/health", summary="Health check", tags=["service"])
     def health() -> JSONResponse:
@@ -95,3 +127,8 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """App factory for multi-process servers (``uvicorn --factory``): settings from the environment."""
+    return create_app(load_settings())

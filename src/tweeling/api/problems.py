@@ -40,13 +40,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             }
             for error in exc.errors()
         ]
-        return problem(
-            400,
-            "Invalid input",
-            "one or more parameters are invalid",
-            request.url.path,
-            **{"invalid-params": params},
-        )
+        detail = "; ".join(f"{p['name']}: {p['reason']}" for p in params) or "invalid parameters"
+        return problem(400, "Invalid input", detail, request.url.path, **{"invalid-params": params})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -15,27 +15,36 @@ from tweeling.store import Store, open_store
 
 
 class StoreHandle:
-    """One read-only store connection shared by the server's worker threads (serialised by a lock)."""
+    """Read-only store connections for the server: one per worker thread, opened on first use.
+
+    DuckDB and psycopg connections must not be shared between threads; one connection
+    per thread lets requests run in parallel without a global lock.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._local = threading.local()
         self._lock = threading.Lock()
-        self._store: Store | None = None
+        self._opened: list[Store] = []
 
     @contextmanager
     def use(self) -> Iterator[Store]:
-        """The open store, connecting on first use."""
-        with self._lock:
-            if self._store is None:
-                self._store = open_store(self._settings.resolved_store_url, read_only=True)
-            yield self._store
+        """This thread's open store, connecting on first use."""
+        store: Store | None = getattr(self._local, "store", None)
+        if store is None:
+            store = open_store(self._settings.resolved_store_url, read_only=True)
+            self._local.store = store
+            with self._lock:
+                self._opened.append(store)
+        yield store
 
     def close(self) -> None:
-        """Close the connection if open."""
+        """Close every connection this handle opened."""
         with self._lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+            for store in self._opened:
+                store.close()
+            self._opened.clear()
+        self._local = threading.local()
 
 
 @dataclass

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +31,16 @@ from tweeling.core.schema import FieldSpec, LayerSchema, is_identifier
 CATALOG_TABLE = "tweeling_layers"
 GEOMETRY_COLUMN = "geom"
 Bbox = tuple[float, float, float, float]
+
+
+class SqlCondition(Protocol):
+    """A boolean SQL expression with positional placeholders of the store's dialect, and its values."""
+
+    @property
+    def sql(self) -> str: ...
+
+    @property
+    def params(self) -> list[Any]: ...
 
 
 @dataclass
@@ -192,6 +202,7 @@ class Store(ABC):
     dialect: str
     url: str
     read_only: bool = False
+    _catalog_cache: tuple[tuple[Any, ...], list[LayerInfo]] | None = None
 
     # -- dialect hooks -------------------------------------------------------------
     @abstractmethod
@@ -253,12 +264,21 @@ class Store(ABC):
         return bool(rows[0][0])
 
     def list_layers(self) -> list[LayerInfo]:
-        """Every stored layer, by name."""
+        """Every stored layer, by name.
+
+        The parsed catalogue is cached and re-read only when the catalogue changed (its row
+        count or latest import time differ), so per-request look-ups stay cheap.
+        """
         if not self._has_catalog():
             return []
+        signature = tuple(self._fetchall(f"SELECT count(*), max(imported_at) FROM {CATALOG_TABLE}")[0])
+        if self._catalog_cache is not None and self._catalog_cache[0] == signature:
+            return list(self._catalog_cache[1])
         cols = ", ".join(CATALOG_COLUMNS)
         rows = self._fetchall(f"SELECT {cols} FROM {CATALOG_TABLE} ORDER BY name")
-        return [info_from_row(row) for row in rows]
+        layers = [info_from_row(row) for row in rows]
+        self._catalog_cache = (signature, layers)
+        return list(layers)
 
     def has_layer(self, name: str) -> bool:
         """True when a layer of that name is stored."""
@@ -307,21 +327,70 @@ class Store(ABC):
             self._execute(f"DROP TABLE IF EXISTS {check_identifier(name)}")
             self._execute(f"DELETE FROM {CATALOG_TABLE} WHERE name = {self.placeholder(1)}", (name,))
 
-    def _bbox_clause(self, info: LayerInfo, bbox: Bbox | None) -> tuple[str, list[float]]:
-        if bbox is None:
-            return "", []
-        if info.geometry_type is None:
-            raise InvalidInputError(f"layer {info.name!r} has no geometry; a bbox does not apply")
-        minx, miny, maxx, maxy = bbox
-        if not (minx <= maxx and miny <= maxy):
-            raise InvalidInputError(f"bbox {list(bbox)} must be [minx, miny, maxx, maxy] with min <= max")
-        return f" WHERE ST_Intersects({GEOMETRY_COLUMN}, {self._envelope_sql()})", [minx, miny, maxx, maxy]
+    def _where_sql(
+        self, info: LayerInfo, bbox: Bbox | None, where: Sequence[SqlCondition]
+    ) -> tuple[str, list[Any]]:
+        """WHERE clause (with leading space, or empty) and its parameters: bbox AND conditions."""
+        parts: list[str] = []
+        params: list[Any] = []
+        if bbox is not None:
+            if info.geometry_type is None:
+                raise InvalidInputError(f"layer {info.name!r} has no geometry; a bbox does not apply")
+            minx, miny, maxx, maxy = bbox
+            if not (minx <= maxx and miny <= maxy):
+                raise InvalidInputError(f"bbox {list(bbox)} must be [minx, miny, maxx, maxy] with min <= max")
+            parts.append(f"ST_Intersects({GEOMETRY_COLUMN}, {self._envelope_sql()})")
+            params.extend([minx, miny, maxx, maxy])
+        for condition in where:
+            parts.append(f"({condition.sql})")
+            params.extend(condition.params)
+        return (f" WHERE {' AND '.join(parts)}" if parts else ""), params
 
-    def count(self, name: str, *, bbox: Bbox | None = None) -> int:
-        """Number of rows of a layer, optionally of those intersecting ``bbox`` (EPSG:28992)."""
+    def _select_sql(
+        self,
+        info: LayerInfo,
+        columns: Sequence[str] | None,
+        *,
+        bbox: Bbox | None,
+        where: Sequence[SqlCondition],
+        order_by: Sequence[tuple[str, bool]] | None,
+        limit: int | None,
+        offset: int,
+        geometry: bool,
+    ) -> tuple[str, list[Any], list[str]]:
+        """SELECT statement, parameters and column names (geometry as WKB named ``geom`` last)."""
+        names = info.schema.field_names
+        wanted = list(columns) if columns is not None else names
+        unknown = [c for c in wanted if c not in names]
+        if unknown:
+            raise InvalidInputError(
+                f"layer {info.name!r} has no column(s) {unknown}; columns: {', '.join(names)}"
+            )
+        select = list(wanted)
+        if geometry and info.geometry_type:
+            select.append(f"{self._geometry_as_wkb_sql()} AS {GEOMETRY_COLUMN}")
+        where_sql, params = self._where_sql(info, bbox, where)
+        if order_by is None:
+            order_by = [(info.schema.primary_key, True)] if info.schema.primary_key else []
+        bad = [column for column, _ in order_by if column not in names]
+        if bad:
+            raise InvalidInputError(f"cannot sort layer {info.name!r} by {bad}; columns: {', '.join(names)}")
+        order = ", ".join(f"{column} {'ASC' if ascending else 'DESC'}" for column, ascending in order_by)
+        sql = f"SELECT {', '.join(select)} FROM {info.name}{where_sql}"
+        if order:
+            sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        if offset:
+            sql += f" OFFSET {int(offset)}"
+        out_names = [*wanted, GEOMETRY_COLUMN] if geometry and info.geometry_type else wanted
+        return sql, params, out_names
+
+    def count(self, name: str, *, bbox: Bbox | None = None, where: Sequence[SqlCondition] = ()) -> int:
+        """Number of rows of a layer matching ``bbox`` (EPSG:28992) and the SQL conditions."""
         info = self.layer(name)
-        where, params = self._bbox_clause(info, bbox)
-        return int(self._fetchall(f"SELECT count(*) FROM {info.name}{where}", params)[0][0])
+        where_sql, params = self._where_sql(info, bbox, where)
+        return int(self._fetchall(f"SELECT count(*) FROM {info.name}{where_sql}", params)[0][0])
 
     def extent(self, name: str) -> Bbox | None:
         """Extent of a layer as computed by the database (None for tables)."""
@@ -333,30 +402,57 @@ class Store(ABC):
             return None
         return float(row[0]), float(row[1]), float(row[2]), float(row[3])
 
+    def value_range(self, name: str, column: str) -> tuple[Any, Any]:
+        """Minimum and maximum of one column (e.g. the time extent of a temporal layer)."""
+        info = self.layer(name)
+        if column not in info.schema.field_names:
+            raise InvalidInputError(f"layer {name!r} has no column {column!r}")
+        low, high = self._fetchall(f"SELECT min({column}), max({column}) FROM {info.name}")[0]
+        return low, high
+
+    def select_rows(
+        self,
+        name: str,
+        *,
+        columns: Sequence[str] | None = None,
+        bbox: Bbox | None = None,
+        where: Sequence[SqlCondition] = (),
+        order_by: Sequence[tuple[str, bool]] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        geometry: bool = True,
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Rows as plain Python values (geometry as WKB bytes, last), for serialising.
+
+        Default order is the primary key, so that pages of ``limit``/``offset`` are stable.
+        """
+        info = self.layer(name)
+        sql, params, names = self._select_sql(
+            info,
+            columns,
+            bbox=bbox,
+            where=where,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+            geometry=geometry,
+        )
+        return names, self._fetchall(sql, params)
+
     def read_layer(
         self,
         name: str,
         *,
         bbox: Bbox | None = None,
         columns: Sequence[str] | None = None,
+        where: Sequence[SqlCondition] = (),
         limit: int | None = None,
     ) -> pd.DataFrame:
         """Read a layer (a GeoDataFrame in EPSG:28992, or a DataFrame for tables)."""
         info = self.layer(name)
-        wanted = list(columns) if columns is not None else info.schema.field_names
-        unknown = [c for c in wanted if c not in info.schema.field_names]
-        if unknown:
-            raise InvalidInputError(
-                f"layer {name!r} has no column(s) {unknown}; columns: {', '.join(info.schema.field_names)}"
-            )
-        select = [*wanted]
-        if info.geometry_type:
-            select.append(f"{self._geometry_as_wkb_sql()} AS {GEOMETRY_COLUMN}")
-        where, params = self._bbox_clause(info, bbox)
-        order = f" ORDER BY {info.schema.primary_key}" if info.schema.primary_key in wanted else ""
-        sql = f"SELECT {', '.join(select)} FROM {info.name}{where}{order}"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        sql, params, _ = self._select_sql(
+            info, columns, bbox=bbox, where=where, order_by=None, limit=limit, offset=0, geometry=True
+        )
         frame = self._fetch_frame(sql, params)
         frame = restore_types(frame, info.schema.fields)
         if not info.geometry_type:
