@@ -6,14 +6,16 @@ under gunicorn) and with Tweeling (on the same PostGIS schema and on the DuckDB 
 that the servers return the same features, then measures requests/s and p50/p95 latency of
 each query on each server, one server and one query at a time, with a fixed number of
 keep-alive connections for a fixed time. Both servers run the same number of worker processes.
+The CPU time used meanwhile by the server, by PostgreSQL, by this client and by the rest of the
+machine is read from /proc, so that a run disturbed by other work shows it.
 
     .venv/bin/python bench/features_benchmark.py [--seconds 10] [--workers 2] [--concurrency 4]
 
 pygeoapi is installed from PyPI into its own virtual environment, ``bench/.venv-pygeoapi``
-(created on first use). PostgreSQL is ``$TWEELING_BENCH_POSTGRES_URL`` or the test server that
-scripts/postgres-test-server.sh starts (and this script stops again). Figures are printed and
-written to bench/results/features.json. The exit code is non-zero when the servers' results
-differ or a request failed.
+(created on first use). PostgreSQL is ``$TWEELING_BENCH_POSTGRES_URL``, or the test server of
+scripts/postgres-test-server.sh (started, and stopped at the end, when it is not running).
+Figures are printed and written to bench/results/features.json. The exit code is non-zero when
+the servers' results differ or a request failed.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ TWEELING_PACKAGES = [
     "orjson",
 ]
 ID_FIELD = "building_id"
+DORDRECHT_CRS84 = (4.5677, 51.7322, 4.8046, 51.8367)  # extent of the buildings, for pygeoapi's metadata
 RD_NEW = "http://www.opengis.net/def/crs/EPSG/0/28992"
 GOAL_RATIO = 2.0
 COORDINATE_TOLERANCE = 1e-6  # degrees, about 10 cm
@@ -118,7 +121,7 @@ def make_queries(bbox: tuple[float, float, float, float], cql: str) -> list[Quer
         ),
         Query(
             "bbox-rd",
-            f"the same box as bbox-crs=EPSG:28992 ({bbox_rd}), limit=1000",
+            f"bbox={bbox_rd}&bbox-crs=EPSG:28992 (RD envelope of the box's corners), limit=1000",
             {"bbox": bbox_rd, "bbox-crs": RD_NEW, "limit": "1000"},
         ),
         Query(
@@ -257,10 +260,7 @@ def pygeoapi_files(workdir: Path, venv: Path, port: int, pg_url: str, schema: st
         pg_db=pg.path.lstrip("/"),
         pg_user=pg.username or "postgres",
         schema=schema,
-        bbox_minx=4.5677,
-        bbox_miny=51.7322,
-        bbox_maxx=4.8046,
-        bbox_maxy=51.8367,
+        **dict(zip(("bbox_minx", "bbox_miny", "bbox_maxx", "bbox_maxy"), DORDRECHT_CRS84, strict=True)),
     )
     config_path = workdir / "pygeoapi-config.yml"
     openapi_path = workdir / "pygeoapi-openapi.yml"

@@ -47,7 +47,9 @@ def test_gdal_lists_every_layer(gdal_source: str) -> None:
 
 @pytest.mark.parametrize("layer", DEMO_LAYER_NAMES)
 def test_gdal_reads_every_feature_of_every_layer(gdal_source: str, demo_store_url: str, layer: str) -> None:
-    frame = pyogrio.read_dataframe(gdal_source, layer=layer, read_geometry=layer != "weather")
+    frame = pyogrio.read_dataframe(
+        gdal_source, layer=layer, read_geometry=layer != "weather", PAGE_SIZE="10000"
+    )
     with open_store(demo_store_url, read_only=True) as store:
         info = store.layer(layer)
     assert len(frame) == info.feature_count

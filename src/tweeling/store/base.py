@@ -12,6 +12,7 @@ the two subclasses.
 from __future__ import annotations
 
 import json
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +30,8 @@ from tweeling.core.errors import InvalidInputError, NotFoundError
 from tweeling.core.schema import FieldSpec, LayerSchema, is_identifier
 
 CATALOG_TABLE = "tweeling_layers"
+CATALOG_RECHECK_S = 1.0
+"""How stale (seconds) a read-only store's cached catalogue may be."""
 GEOMETRY_COLUMN = "geom"
 Bbox = tuple[float, float, float, float]
 
@@ -203,6 +206,7 @@ class Store(ABC):
     url: str
     read_only: bool = False
     _catalog_cache: tuple[tuple[Any, ...], list[LayerInfo]] | None = None
+    _catalog_checked: float = 0.0
 
     # -- dialect hooks -------------------------------------------------------------
     @abstractmethod
@@ -267,10 +271,18 @@ class Store(ABC):
         """Every stored layer, by name.
 
         The parsed catalogue is cached and re-read only when the catalogue changed (its row
-        count or latest import time differ), so per-request look-ups stay cheap.
+        count or latest import time differ); a read-only store (the server's) checks that at
+        most once per CATALOG_RECHECK_S, so per-request look-ups stay cheap.
         """
+        if (
+            self.read_only
+            and self._catalog_cache is not None
+            and time.monotonic() - self._catalog_checked < CATALOG_RECHECK_S
+        ):
+            return list(self._catalog_cache[1])
         if not self._has_catalog():
             return []
+        self._catalog_checked = time.monotonic()
         signature = tuple(self._fetchall(f"SELECT count(*), max(imported_at) FROM {CATALOG_TABLE}")[0])
         if self._catalog_cache is not None and self._catalog_cache[0] == signature:
             return list(self._catalog_cache[1])
