@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pyogrio
 import pytest
+import shapely
 from owslib.ogcapi.features import Features
 
 from tweeling.citymodel.demo import DEMO_LAYER_NAMES
@@ -21,18 +22,23 @@ FILTER = "height_m > 15 AND main_use = 'residential'"
 
 
 def store_ids(store_url: str, layer: str, *, bbox=None, rd_bbox=None, cql2: str | None = None) -> set:
-    """Primary keys a direct store query returns (bbox in CRS84, or rd_bbox in EPSG:28992)."""
+    """Primary keys a direct store query returns (bbox in CRS84, or rd_bbox in EPSG:28992).
+
+    A CRS84 bbox is a lon/lat rectangle: the store query uses its RD envelope, then geopandas keeps
+    the features that meet the rectangle itself (independently of the API's own bbox code).
+    """
     with open_store(store_url, read_only=True) as store:
         info = store.layer(layer)
-        where = []
-        if cql2:
-            where.append(compile_cql2_text(cql2, info.schema.fields, dialect=store.dialect))
-        if bbox:
-            rd_bbox = parse_bbox(",".join(map(str, bbox)), output_crs(None))
-        _, rows = store.select_rows(
-            layer, columns=[info.schema.primary_key], bbox=rd_bbox, where=where, geometry=False
-        )
-    return {row[0] for row in rows}
+        where = [compile_cql2_text(cql2, info.schema.fields, dialect=store.dialect)] if cql2 else []
+        if bbox is None:
+            _, rows = store.select_rows(
+                layer, columns=[info.schema.primary_key], bbox=rd_bbox, where=where, geometry=False
+            )
+            return {row[0] for row in rows}
+        envelope = parse_bbox(",".join(map(str, bbox)), output_crs(None))
+        frame = store.read_layer(layer, columns=[info.schema.primary_key], bbox=envelope, where=where)
+    inside = frame.to_crs(4326).intersects(shapely.box(*bbox))
+    return set(frame.loc[inside, info.schema.primary_key])
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,8 @@ STANDARD_ITEM_PARAMS = frozenset(
     }
 )
 
+_RD_OUTPUT = SUPPORTED_CRS["http://www.opengis.net/def/crs/EPSG/0/28992"]
+
 _JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
 _GEOMETRY_FORMATS = {
     "Point": "geometry-point",
@@ -247,6 +249,28 @@ def parse_bbox(raw: str, crs: OutputCrs) -> Bbox:
     return float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])
 
 
+def bbox_polygon_filter(raw: str, crs: OutputCrs, info: LayerInfo, dialect: str) -> SqlFilter | None:
+    """For a bbox not in the store CRS, the exact rectangle (densified, transformed) as a condition.
+
+    A lon/lat rectangle is not a rectangle in RD New; the store's envelope query (on the
+    transformed bounds) only pre-selects, this condition keeps what meets the rectangle itself.
+    """
+    if crs.epsg == STORE_EPSG:
+        return None
+    corners = [float(p) for p in raw.split(",")]
+    if len(corners) == 6:
+        corners = [corners[0], corners[1], corners[3], corners[4]]
+    if crs.lat_first:
+        corners = [corners[1], corners[0], corners[3], corners[2]]
+    rectangle = shapely.segmentize(
+        shapely.box(*corners),
+        max_segment_length=max((corners[2] - corners[0]) / 20, (corners[3] - corners[1]) / 20, 1e-9),
+    )
+    projected = shapely.transform(rectangle, lambda xy: transform_coordinates(xy, crs.epsg, _RD_OUTPUT))
+    text = f"S_INTERSECTS(geometry, {shapely.to_wkt(projected, rounding_precision=3)})"
+    return compile_cql2_text(text, info.schema.fields, dialect=dialect, filter_crs_epsg=STORE_EPSG)  # type: ignore[arg-type]
+
+
 def _parse_instant(text: str, name: str) -> dt.datetime | None:
     if text in ("", ".."):
         return None
@@ -326,13 +350,18 @@ def get_items(store: Store, request: ItemsRequest) -> FeaturePage:
     offset = _int_param("offset", request.offset, 0, 0, 10**9)
     crs = _crs_param("crs", request.crs)
     bbox = None
+    exact: SqlFilter | None = None
     if request.bbox:
         if info.geometry_type is None:
             raise _invalid("bbox", f"collection {info.name!r} has no geometry; bbox does not apply")
-        bbox = parse_bbox(request.bbox, _crs_param("bbox-crs", request.bbox_crs))
+        bbox_crs = _crs_param("bbox-crs", request.bbox_crs)
+        bbox = parse_bbox(request.bbox, bbox_crs)
+        exact = bbox_polygon_filter(request.bbox, bbox_crs, info, store.dialect)
     elif request.bbox_crs:
         _crs_param("bbox-crs", request.bbox_crs)
     conditions = _conditions(request, info, store.dialect)
+    if bbox is not None and exact is not None:
+        conditions.append(exact)
     order = parse_sortby(request.sortby, info.schema.fields) if request.sortby else None
     if order is not None and info.schema.primary_key and all(c != info.schema.primary_key for c, _ in order):
         order = [*order, (info.schema.primary_key, True)]

@@ -122,10 +122,17 @@ def _show(text: str) -> str:
     return f'"{text[:40]}"' if "'" in text and '"' not in text else _quote(text)
 
 
+def as_dialect(name: str) -> Dialect:
+    """``Store.dialect`` as a Dialect; ValueError for anything else."""
+    if name == "duckdb":
+        return "duckdb"
+    if name == "postgis":
+        return "postgis"
+    raise ValueError(f"unknown SQL dialect {name!r}")
+
+
 def _check_dialect(dialect: str) -> str:
-    if dialect not in _PLACEHOLDER:
-        raise ValueError(f"unknown SQL dialect {dialect!r}")
-    return dialect
+    return as_dialect(dialect)
 
 
 # -- parsing -----------------------------------------------------------------------
@@ -802,7 +809,9 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILTER_LENGTH",
     "MAX_NODES",
+    "Dialect",
     "SqlFilter",
+    "as_dialect",
     "combine_and",
     "compile_cql2_text",
     "compile_property_equals",
