@@ -18,9 +18,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server_url(demo_store_url: str) -> Iterator[str]:
-    """Base URL (``http://127.0.0.1:<port>/v1``) of a server process reading the demo store."""
+    """Base URL (``http://127.0.0.1:<port>/v1``) of a server process reading the demo store.
+
+    Module-scoped: the server holds the embedded store open, and other tests write to it later.
+    """
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tweeling.cli", "serve", "--store-url", demo_store_url, "--port", str(port)],

@@ -33,6 +33,7 @@ from tweeling.store import LayerInfo, Store
 from tweeling.store.base import Bbox
 from tweeling.store.cql2 import (
     SqlFilter,
+    as_dialect,
     compile_cql2_text,
     compile_property_equals,
     parse_sortby,
@@ -262,13 +263,17 @@ def bbox_polygon_filter(raw: str, crs: OutputCrs, info: LayerInfo, dialect: str)
         corners = [corners[0], corners[1], corners[3], corners[4]]
     if crs.lat_first:
         corners = [corners[1], corners[0], corners[3], corners[2]]
+    if corners[0] == corners[2] or corners[1] == corners[3]:
+        return None  # a point or line: the store's envelope query is already exact
     rectangle = shapely.segmentize(
         shapely.box(*corners),
         max_segment_length=max((corners[2] - corners[0]) / 20, (corners[3] - corners[1]) / 20, 1e-9),
     )
     projected = shapely.transform(rectangle, lambda xy: transform_coordinates(xy, crs.epsg, _RD_OUTPUT))
     text = f"S_INTERSECTS(geometry, {shapely.to_wkt(projected, rounding_precision=3)})"
-    return compile_cql2_text(text, info.schema.fields, dialect=dialect, filter_crs_epsg=STORE_EPSG)  # type: ignore[arg-type]
+    return compile_cql2_text(
+        text, info.schema.fields, dialect=as_dialect(dialect), filter_crs_epsg=STORE_EPSG
+    )
 
 
 def _parse_instant(text: str, name: str) -> dt.datetime | None:
@@ -319,7 +324,7 @@ def _conditions(request: ItemsRequest, info: LayerInfo, dialect: str) -> list[Sq
         )
     by_name = {spec.name: spec for spec in fields}
     for name, raw in request.properties.items():
-        conditions.append(compile_property_equals(by_name[name], raw, dialect=dialect))  # type: ignore[arg-type]
+        conditions.append(compile_property_equals(by_name[name], raw, dialect=as_dialect(dialect)))
     if request.datetime:
         conditions.append(datetime_filter(request.datetime, info, dialect))
     if request.filter:
@@ -334,7 +339,7 @@ def _conditions(request: ItemsRequest, info: LayerInfo, dialect: str) -> list[Sq
             compile_cql2_text(
                 request.filter,
                 fields,
-                dialect=dialect,  # type: ignore[arg-type]
+                dialect=as_dialect(dialect),
                 has_geometry=info.geometry_type is not None,
                 filter_crs_epsg=None if filter_crs.uri == CRS84_URI else filter_crs.epsg,
             )
@@ -383,7 +388,9 @@ def get_item(
     if key is None:
         raise NotFoundError(f"collection {collection!r} has no feature ids")
     try:
-        condition = compile_property_equals(info.schema.field(key), feature_id, dialect=store.dialect)  # type: ignore[arg-type]
+        condition = compile_property_equals(
+            info.schema.field(key), feature_id, dialect=as_dialect(store.dialect)
+        )
     except InvalidInputError:
         raise NotFoundError(f"no feature {feature_id!r} in collection {collection!r}") from None
     names, rows = store.select_rows(info.name, where=[condition], limit=1)

@@ -28,6 +28,7 @@ import shapely
 from tweeling.core.crs import STORE_EPSG
 from tweeling.core.errors import InvalidInputError, NotFoundError
 from tweeling.core.schema import FieldSpec, LayerSchema, is_identifier
+from tweeling.store.cql2 import order_by_sql
 
 CATALOG_TABLE = "tweeling_layers"
 CATALOG_RECHECK_S = 1.0
@@ -387,10 +388,9 @@ class Store(ABC):
         bad = [column for column, _ in order_by if column not in names]
         if bad:
             raise InvalidInputError(f"cannot sort layer {info.name!r} by {bad}; columns: {', '.join(names)}")
-        order = ", ".join(f"{column} {'ASC' if ascending else 'DESC'}" for column, ascending in order_by)
         sql = f"SELECT {', '.join(select)} FROM {info.name}{where_sql}"
-        if order:
-            sql += f" ORDER BY {order}"
+        if order_by:
+            sql += " " + order_by_sql(order_by)
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         if offset:
