@@ -603,6 +603,31 @@ def load(server: Server, path: str, concurrency: int, seconds: float, warmup: fl
     return LoadResult(n, sum(errors), ended - measure_from, all_latencies, sum(sizes) / n if n else 0.0, cpu)
 
 
+def measure(server: Server, query: Query, args: argparse.Namespace) -> dict[str, Any]:
+    """Load one server with one query; repeat (up to ``args.retries`` times) while other
+    processes on the machine used more than OTHER_CPU_WARNING cores meanwhile, and keep the
+    least disturbed measurement."""
+    best: dict[str, Any] | None = None
+    for attempt in range(1 + args.retries):
+        r = load(server, server.path(query), args.concurrency, args.seconds, args.warmup).summary()
+        r["attempts"] = attempt + 1
+        cores = r["cpu_cores"]
+        print(
+            f"  {query.name:<8} {server.name:<20} {r['rps']:7.1f} req/s  p50 {r['p50_ms']:7.1f} ms  "
+            f"p95 {r['p95_ms']:7.1f} ms  errors {r['errors']}  cores: server {cores['server']:.2f} "
+            f"pg {cores['postgres']:.2f} client {cores['client']:.2f} other {cores['other']:.2f}",
+            flush=True,
+        )
+        if best is None or cores["other"] < best["cpu_cores"]["other"]:
+            best = r
+        if cores["other"] <= OTHER_CPU_WARNING:
+            break
+        print(f"  other processes used {cores['other']:.2f} cores meanwhile: disturbed", flush=True)
+    assert best is not None
+    best["attempts"] = r["attempts"]
+    return best
+
+
 # -- report ----------------------------------------------------------------------------------------
 
 
@@ -642,10 +667,13 @@ def print_table(results: dict[str, dict[str, dict[str, Any]]], baseline: str) ->
     for query, per_server in results.items():
         for name, r in per_server.items():
             ratio = "" if name == baseline else f"{r['ratio_vs_pygeoapi']:.2f}"
+            ratio += " *" if r["cpu_cores"]["other"] > OTHER_CPU_WARNING else "  "
             print(
                 f"{query:<8} {name:<24} {r['rps']:>8.1f} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} "
-                f"{r['errors']:>6} {r['response_kb']:>8.0f} {r['cpu_ms_per_request']:>10.1f} {ratio:>10}"
+                f"{r['errors']:>6} {r['response_kb']:>8.0f} {r['cpu_ms_per_request']:>10.1f} {ratio:>12}"
             )
+    if any(r["cpu_cores"]["other"] > OTHER_CPU_WARNING for rows in results.values() for r in rows.values()):
+        print(f"* other processes used more than {OTHER_CPU_WARNING} cores during that measurement")
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -689,6 +717,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--pygeoapi-venv", type=Path, default=PYGEOAPI_VENV, help="pygeoapi's virtual environment"
+    )
+    parser.add_argument(
+        "--retries", type=int, default=2, help="repeats of a measurement disturbed by other processes"
     )
     parser.add_argument("--keep-postgres", action="store_true", help="leave a started test server running")
     parser.add_argument("--output", type=Path, default=BENCH / "results" / "features.json")
@@ -777,18 +808,7 @@ def main() -> int:
         for query in queries:
             results[query.name] = {}
             for server in servers:
-                outcome = load(server, server.path(query), args.concurrency, args.seconds, args.warmup)
-                results[query.name][server.name] = outcome.summary()
-                r = results[query.name][server.name]
-                cores = r["cpu_cores"]
-                print(
-                    f"  {query.name:<8} {server.name:<20} {r['rps']:7.1f} req/s  p50 {r['p50_ms']:7.1f} ms  "
-                    f"p95 {r['p95_ms']:7.1f} ms  errors {r['errors']}  cores: server {cores['server']:.2f} "
-                    f"pg {cores['postgres']:.2f} client {cores['client']:.2f} other {cores['other']:.2f}",
-                    flush=True,
-                )
-                if cores["other"] > OTHER_CPU_WARNING:
-                    print(f"  warning: other processes used {cores['other']:.2f} cores meanwhile", flush=True)
+                results[query.name][server.name] = measure(server, query, args)
             baseline = results[query.name][servers[0].name]["rps"]
             for r in results[query.name].values():
                 r["ratio_vs_pygeoapi"] = r["rps"] / baseline if baseline else math.nan
