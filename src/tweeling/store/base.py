@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from tweeling.core.crs import STORE_EPSG
@@ -250,6 +251,18 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection."""
+
+    @abstractmethod
+    def bulk_insert(self, table: str, data: pa.Table) -> None:
+        """Append the rows of an Arrow table to ``table`` (columns by name; inside a transaction)."""
+
+    @abstractmethod
+    def geometry_from_wkb_sql(self, srid: int) -> str:
+        """SQL for a geometry in ``srid`` from one WKB parameter."""
+
+    @abstractmethod
+    def next_ids(self, sequence: str, count: int) -> list[int]:
+        """Reserve ``count`` values of a sequence (ids for a bulk insert)."""
 
     def placeholder(self, count: int) -> str:
         """Comma-separated positional placeholders for ``count`` parameters."""

@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tweeling.core.crs import STORE_EPSG
 from tweeling.core.errors import ConfigurationError, StoreError
@@ -74,7 +75,41 @@ class DuckDBStore(Store):
                 else f"cannot open the store {path}: {str(exc).splitlines()[0]}"
             ) from exc
         self._con.execute(f"LOAD '{spatial_extension_path()}'")
+        self._con.execute("SET TimeZone = 'UTC'")
         self.ensure_catalog()
+
+    @classmethod
+    def _from_connection(cls, parent: DuckDBStore, connection: duckdb.DuckDBPyConnection) -> DuckDBStore:
+        store = cls.__new__(cls)
+        store.url, store.path, store.read_only = parent.url, parent.path, parent.read_only
+        store._con = connection
+        return store
+
+    def cursor_store(self) -> DuckDBStore:
+        """Another store on the same open database (own cursor and transactions, safe for another thread).
+
+        DuckDB allows one process to open a file once; threads share that instance through cursors.
+        """
+        cursor = self._con.cursor()
+        cursor.execute(f"LOAD '{spatial_extension_path()}'")
+        cursor.execute("SET TimeZone = 'UTC'")
+        return DuckDBStore._from_connection(self, cursor)
+
+    def bulk_insert(self, table: str, data: pa.Table) -> None:
+        view = f"_bulk_{table}"
+        self._con.register(view, data)
+        try:
+            names = ", ".join(data.column_names)
+            self._execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}")
+        finally:
+            self._con.unregister(view)
+
+    def geometry_from_wkb_sql(self, srid: int) -> str:
+        return "ST_GeomFromWKB(?)"
+
+    def next_ids(self, sequence: str, count: int) -> list[int]:
+        rows = self._fetchall(f"SELECT nextval('{sequence}') FROM range(?)", [count])
+        return [int(row[0]) for row in rows]
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._con.execute(sql, list(params))

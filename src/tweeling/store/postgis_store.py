@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from tweeling.core.crs import STORE_EPSG
@@ -45,11 +46,28 @@ class PostGISStore(Store):
         except psycopg.OperationalError as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StoreError(f"cannot connect to the PostgreSQL store: {first_line}") from exc
+        self._con.execute("SET TIME ZONE 'UTC'")
         if read_only:
             self._con.execute("SET default_transaction_read_only = on")
         else:
             self._con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         self.ensure_catalog()
+
+    def bulk_insert(self, table: str, data: pa.Table) -> None:
+        columns = [data.column(i).to_pylist() for i in range(data.num_columns)]
+        with (
+            self._con.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({', '.join(data.column_names)}) FROM STDIN") as copy,
+        ):
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
+
+    def geometry_from_wkb_sql(self, srid: int) -> str:
+        return f"ST_SetSRID(ST_GeomFromWKB(%s), {int(srid)})"
+
+    def next_ids(self, sequence: str, count: int) -> list[int]:
+        rows = self._fetchall(f"SELECT nextval('{sequence}') FROM generate_series(1, %s)", [count])
+        return [int(row[0]) for row in rows]
 
     def placeholder(self, count: int) -> str:
         return ", ".join(["%s"] * count)

@@ -67,6 +67,8 @@ class EntityType:
     table: str
     properties: tuple[Property, ...]
     relations: tuple[Relation, ...] = field(default=())
+    internal_columns: tuple[str, ...] = field(default=())
+    """Columns the hub uses itself and never shows (e.g. the Location a feature was made from)."""
 
     @property
     def sequence(self) -> str:
@@ -229,6 +231,7 @@ ENTITY_TYPES: dict[str, EntityType] = {
                 Property("feature", "feature", "geometry_json", required=True),
             ),
             (Relation(OBSERVATIONS, OBSERVATIONS, True, "feature_id", reverse=True),),
+            ("source_location_id BIGINT",),
         ),
     )
 }
@@ -290,7 +293,7 @@ def _columns(entity: EntityType, dialect: str) -> list[str]:
             target = ENTITY_TYPES[relation.to].table
             not_null = " NOT NULL" if relation.required else ""
             columns.append(f"{relation.foreign_key} BIGINT{not_null} REFERENCES {target} (id)")
-    return columns
+    return [*columns, *entity.internal_columns]
 
 
 # tables in an order that satisfies their foreign keys
