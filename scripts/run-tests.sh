@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the tests need (Python packages, PostgreSQL 15 + PostGIS 3 from Debian) and run
+# Install what the tests need (Python packages, PostgreSQL 15 + PostGIS 3 and Mosquitto from Debian) and run
 # every check: ruff (lint + format), mypy, import-linter (layering) and pytest, with the store
 # suite on the embedded DuckDB store and on PostGIS. Extra arguments go to pytest.
 set -euo pipefail
@@ -8,7 +8,9 @@ scripts/setup-python.sh dev
 
 TWEELING_TEST_POSTGRES_URL="$(scripts/postgres-test-server.sh start | tail -n 1)"
 export TWEELING_TEST_POSTGRES_URL
-trap 'scripts/postgres-test-server.sh stop' EXIT
+trap 'scripts/postgres-test-server.sh stop; scripts/mosquitto-server.sh stop' EXIT
+TWEELING_TEST_MQTT_URL="$(scripts/mosquitto-server.sh start | tail -n 1)"
+export TWEELING_TEST_MQTT_URL
 
 echo "== ruff" && .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy" && .venv/bin/mypy

@@ -1,4 +1,4 @@
-"""Command line: ``tweeling demo | serve | import | info | version``.
+"""Command line: ``tweeling demo | serve | import | info | sensors simulate | sensors sync``.
 
 Thin adapter over the service layer. Errors are printed as one line
 (``tweeling: error: ...``) with a non-zero exit code, never a traceback.
@@ -10,14 +10,17 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import tweeling
 from tweeling.core.errors import TweelingError
-from tweeling.services import citymodel
+from tweeling.services import citymodel, sensor_feeds
+from tweeling.services.sensors import SensorHub
 from tweeling.services.settings import Settings, load_settings
+from tweeling.store import open_store
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -46,6 +49,7 @@ def _serve(settings: Settings, workers: int = 1) -> None:
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
         return
     os.environ["TWEELING_STORE_URL"] = settings.resolved_store_url
+    os.environ["TWEELING_WORKERS"] = str(workers)
     uvicorn.run(
         "tweeling.api.app:create_app_from_environment",
         factory=True,
@@ -68,6 +72,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     else:
         print(f"Dordrecht demo already in {settings.resolved_store_url} (use --force to rebuild)")
+    hub = SensorHub(open_store(settings.resolved_sensors_store_url))
+    try:
+        sensors = sensor_feeds.load_demo_sensors(hub)
+    finally:
+        hub.close()
+    if sensors.loaded:
+        print(
+            f"Created the demo sensor network: {sensors.things} sensors, {sensors.datastreams} datastreams, "
+            f"{sensors.rules} alert rules, {sensors.observations:,} simulated observations "
+            f"({sensor_feeds.HISTORY_DAYS:g} days of history) in {settings.resolved_sensors_store_url}"
+        )
     if args.no_serve:
         return 0
     _serve(settings, args.workers)
@@ -100,6 +115,35 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"(repaired geometries: {report.get('geometries_repaired', 0)}, "
         f"missing geometries: {report.get('geometries_missing', 0)}, source CRS: {report.get('source_crs')})"
     )
+    return 0
+
+
+def cmd_sensors_simulate(args: argparse.Namespace) -> int:
+    """Feed the running server's simulated sensors in real time until stopped (or --batches)."""
+    client = sensor_feeds.SensorThingsClient(args.server)
+    print(f"Simulating {args.rate:g} observations/s into {client.root} (Ctrl+C stops)", flush=True)
+    stored = refused = 0
+    started = time.monotonic()
+    last_report = started
+    for batch_stored, batch_refused in sensor_feeds.simulate(
+        client, rate=args.rate, seed=args.seed, max_batches=args.batches
+    ):
+        stored, refused = stored + batch_stored, refused + batch_refused
+        if time.monotonic() - last_report >= 10 or args.batches is not None:
+            last_report = time.monotonic()
+            print(f"  {stored:,} observations stored, {refused:,} refused", flush=True)
+    print(f"Done: {stored:,} observations stored, {refused:,} refused in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def cmd_sensors_sync(args: argparse.Namespace) -> int:
+    """Copy recent observations from a live source (Luchtmeetnet, Samen Meten) into the running server."""
+    client = sensor_feeds.SensorThingsClient(args.server)
+    if args.source == "luchtmeetnet":
+        streams, stored = sensor_feeds.sync_luchtmeetnet(client, args.station, args.hours)
+    else:
+        streams, stored = sensor_feeds.sync_samenmeten(client, args.hours)
+    print(f"{args.source}: {streams} datastreams, {stored:,} observations stored in {client.root}")
     return 0
 
 
@@ -156,6 +200,16 @@ def _highlights(name: str, report: dict[str, Any]) -> list[str]:
     return []
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of all subcommands."""
     parser = argparse.ArgumentParser(
@@ -202,6 +256,35 @@ def build_parser() -> argparse.ArgumentParser:
     info = with_store(sub.add_parser("info", help="list the layers in the store"))
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(func=cmd_info)
+
+    sensors = sub.add_parser("sensors", help="feed the sensor hub of a running server")
+    sensors_sub = sensors.add_subparsers(dest="sensors_command", required=True, metavar="ACTION")
+
+    def with_target(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--server",
+            default="http://127.0.0.1:8000",
+            help="the running server (default http://127.0.0.1:8000)",
+        )
+        return p
+
+    simulate = with_target(
+        sensors_sub.add_parser("simulate", help="feed the simulated demo sensors with realistic values")
+    )
+    simulate.add_argument(
+        "--rate", type=_positive_float, default=20.0, help="observations per second (default 20)"
+    )
+    simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    simulate.add_argument("--batches", type=int, help="stop after this many one-second batches")
+    simulate.set_defaults(func=cmd_sensors_simulate)
+
+    sync = with_target(sensors_sub.add_parser("sync", help="copy observations from a live source (online)"))
+    sync.add_argument("source", choices=["luchtmeetnet", "samenmeten"], help="the live source")
+    sync.add_argument(
+        "--station", default="NL10442", help="Luchtmeetnet station (default NL10442, Bamendaweg)"
+    )
+    sync.add_argument("--hours", type=_positive_float, default=24.0, help="how far back (default 24 h)")
+    sync.set_defaults(func=cmd_sensors_sync)
     return parser
 
 

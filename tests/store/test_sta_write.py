@@ -300,7 +300,7 @@ def test_hourly_mean_alert_once_per_hour(sta: Store) -> None:
     assert _ingest(sta, alerts, [(30, 400.0)]) == []  # same hour: no second alert
 
 
-def test_rate_of_change_alert(sta: Store) -> None:
+def test_rate_of_change_alert_compares_with_the_value_a_window_earlier(sta: Store) -> None:
     create(sta, "Things", BAMENDAWEG)
     alerts = AlertStore(sta)
     alerts.create_rule(
@@ -308,13 +308,16 @@ def test_rate_of_change_alert(sta: Store) -> None:
             "name": "jump",
             "observed_property": "NO2",
             "kind": "rate_of_change",
-            "threshold": 600,
-            "window_seconds": 900,
+            "threshold": 50,
+            "window_seconds": 600,
         }
     )
-    # +10 in 1 min = 600/h (not > 600); +20 in 1 min = 1200/h; 60 min gap is outside the window
-    raised = _ingest(sta, alerts, [(0, 10.0), (1, 20.0), (2, 40.0), (62, 200.0)])
-    assert [round(a["value"]) for a in raised] == [1200]
+    # noise a minute apart has no reference 10 minutes earlier: no alert
+    assert _ingest(sta, alerts, [(0, 10.0), (1, 20.0)]) == []
+    # at 15 min: (30 - 11) per 10 min = 114/h crosses 50/h; at 20 min still above: no second alert
+    raised = _ingest(sta, alerts, [(5, 11.0), (10, 12.0), (15, 30.0), (20, 31.0), (25, 31.5), (30, 32.0)])
+    assert [round(a["value"]) for a in raised] == [114]
+    assert raised[0]["phenomenonTime"] == "2024-05-01T08:15:00.000Z"
 
 
 @pytest.mark.parametrize(

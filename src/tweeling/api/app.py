@@ -16,9 +16,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 import tweeling
 from tweeling.api import html
 from tweeling.api.features import FParam, build_router, wants_html
+from tweeling.api.mqtt_bridge import MqttBridge
 from tweeling.api.problems import install_problem_handlers
+from tweeling.api.sensorthings import STA_ROOT, LiveFeed, build_hub_router, build_sta_router
+from tweeling.services.sensors import SensorHub
 from tweeling.services.settings import Settings, load_settings
 from tweeling.services.status import StoreHandle, check_health
+from tweeling.store import open_store
 
 BASE_PATH = "/v1"
 API_VERSION = "1.0.0"
@@ -26,12 +30,32 @@ CONTACT = {"name": "Tweeling maintainers", "url": "https://github.com/tweeling-t
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """Build the application for the given settings (no global state)."""
-    handle = StoreHandle(settings)
+    """Build the application for the given settings (no global state).
+
+    The sensor hub writes through one connection of this process when the store allows it (see
+    ``Settings.sensors_writable``); with ``mqtt_url`` set, the MQTT bridge runs alongside.
+    """
+    handle = StoreHandle(settings.resolved_store_url)
+    sensor_stores = StoreHandle(settings.resolved_sensors_store_url, writable=settings.sensors_writable)
+    hub = SensorHub(
+        sensor_stores.writer
+        if settings.sensors_writable
+        else lambda: open_store(settings.resolved_sensors_store_url, read_only=True),
+        readers=sensor_stores.use,
+        base_url=settings.resolved_public_url + STA_ROOT,
+    )
+    feed = LiveFeed(hub)
+    bridge = MqttBridge(hub, settings.mqtt_url) if settings.mqtt_url else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if bridge is not None:
+            bridge.start()
         yield
+        if bridge is not None:
+            bridge.stop()
+        hub.close()
+        sensor_stores.close()
         handle.close()
 
     app = FastAPI(
@@ -46,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.store = handle
+    app.state.sensors = hub
     install_problem_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
@@ -73,7 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
             "title": "Tweeling — digital twin of Dordrecht",
             "description": (
                 "Open-source digital twin of the city of Dordrecht (GM0505): every layer of the city model "
-                "through OGC API – Features."
+                "through OGC API – Features; live sensors through OGC SensorThings API 1.1."
             ),
             "version": tweeling.__version__,
             "links": [
@@ -109,6 +134,18 @@ def create_app(settings: Settings) -> FastAPI:
                     "href": f"{base}/collections",
                 },
                 {"rel": "status", "type": "application/json", "title": "Health", "href": f"{base}/health"},
+                {
+                    "rel": "service",
+                    "type": "application/json",
+                    "title": "Sensor hub: OGC SensorThings API 1.1",
+                    "href": str(request.base_url).rstrip("/") + STA_ROOT,
+                },
+                {
+                    "rel": "alternate",
+                    "type": "text/event-stream",
+                    "title": "Live observations and alerts (Server-Sent Events)",
+                    "href": f"{base}/sensors/live",
+                },
             ],
         }
         if wants_html(request, f):
@@ -116,12 +153,22 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse(document)
 
     app.include_router(build_router(handle, BASE_PATH))
+    app.include_router(build_hub_router(hub, feed, BASE_PATH))
+    app.include_router(build_sta_router(hub, mqtt_url=settings.mqtt_url))
 
     @app.get(f"{BASE_PATH}/health", summary="Health check", tags=["service"])
     def health() -> JSONResponse:
         result = check_health(handle)
+        document = result.as_dict()
+        document["sensors"] = {
+            "store": settings.resolved_sensors_store_url.split(":", 1)[0],
+            "writable": settings.sensors_writable,
+            "live_clients": len(feed.clients),
+            "live_events_dropped": feed.dropped,
+            "mqtt": bridge.stats() if bridge is not None else None,
+        }
         return JSONResponse(
-            result.as_dict(),
+            document,
             status_code=200 if result.status == "pass" else 503,
             media_type="application/health+json",
         )

@@ -34,10 +34,14 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     data_dir: Path = Path("var")
     store_url: str | None = None
+    sensors_store_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     road_classes_file: Path | None = None
     cors_origins: list[str] = []
+    workers: int = 1
+    public_url: str | None = None
+    mqtt_url: str | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -58,6 +62,13 @@ class Settings(BaseSettings):
             raise ValueError("port must be between 1 and 65535")
         return port
 
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith("mqtt://"):
+            raise ValueError("mqtt_url must look like mqtt://host:port")
+        return url
+
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.environment == "production" and self.store_url is None:
@@ -65,6 +76,32 @@ class Settings(BaseSettings):
         if self.environment == "production" and "*" in self.cors_origins:
             raise ValueError("production refuses cors_origins '*'; list the allowed origins")
         return self
+
+    @property
+    def resolved_public_url(self) -> str:
+        """The server's address as clients see it (links in pushed messages): ``public_url`` if set
+        (e.g. behind a proxy), else the address it listens on."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def resolved_sensors_store_url(self) -> str:
+        """Where the sensor hub keeps its data: ``sensors_store_url`` if set; with PostgreSQL the same
+        database as the city model; with the embedded store a file of its own beside the city
+        model's (``<name>-sensors.duckdb``), so that the server writes sensor data while other
+        processes (``tweeling info``, a second server) still read the city model."""
+        if self.sensors_store_url:
+            return self.sensors_store_url
+        url = self.resolved_store_url
+        if not url.startswith("duckdb://") or url == "duckdb://:memory:":
+            return url
+        path = Path(url.removeprefix("duckdb://"))
+        return f"duckdb://{path.with_name(path.stem + '-sensors.duckdb')}"
+
+    @property
+    def sensors_writable(self) -> bool:
+        """Whether this server process may write sensor data: always with PostgreSQL; with the embedded
+        store only when it is the single server process (DuckDB has one writer per file)."""
+        return self.workers <= 1 or not self.resolved_sensors_store_url.startswith("duckdb://")
 
     @property
     def resolved_store_url(self) -> str:

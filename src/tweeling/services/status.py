@@ -9,30 +9,49 @@ from dataclasses import dataclass
 from typing import Any
 
 import tweeling
-from tweeling.core.errors import TweelingError
-from tweeling.services.settings import Settings
+from tweeling.core.errors import StoreError, TweelingError
 from tweeling.store import Store, open_store
+from tweeling.store.duckdb_store import DuckDBStore
 
 
 class StoreHandle:
-    """Read-only store connections for the server: one per worker thread, opened on first use.
+    """Store connections for the server: one per worker thread for reads, opened on first use, and
+    (when ``writable``) one connection for writes.
 
-    DuckDB and psycopg connections must not be shared between threads; one connection
-    per thread lets requests run in parallel without a global lock.
+    DuckDB and psycopg connections must not be shared between threads; one connection per
+    thread lets requests run in parallel without a global lock. A writable embedded store is
+    opened once per process (DuckDB's rule) and threads read through cursors of it.
     """
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+    def __init__(self, url: str, *, writable: bool = False) -> None:
+        self.url = url
         self._local = threading.local()
         self._lock = threading.Lock()
         self._opened: list[Store] = []
+        self._writer: Store | None = None
+        self._writable = writable
+
+    def writer(self) -> Store:
+        """The connection for writes (opened on first use); StoreError on a read-only handle."""
+        with self._lock:
+            if self._writer is None:
+                if not self._writable:
+                    raise StoreError("this server opened the store read-only")
+                self._writer = open_store(self.url)
+            return self._writer
 
     @contextmanager
     def use(self) -> Iterator[Store]:
         """This thread's open store, connecting on first use."""
         store: Store | None = getattr(self._local, "store", None)
         if store is None:
-            store = open_store(self._settings.resolved_store_url, read_only=True)
+            url = self.url
+            if self._writable and url.startswith("duckdb://"):
+                primary = self.writer()
+                assert isinstance(primary, DuckDBStore)
+                store = primary.cursor_store()
+            else:
+                store = open_store(url, read_only=True)
             self._local.store = store
             with self._lock:
                 self._opened.append(store)
@@ -44,6 +63,9 @@ class StoreHandle:
             for store in self._opened:
                 store.close()
             self._opened.clear()
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
         self._local = threading.local()
 
 

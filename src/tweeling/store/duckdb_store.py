@@ -8,6 +8,7 @@ only one may write.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -29,6 +30,30 @@ from tweeling.store.base import (
     column_definitions,
     to_arrow,
 )
+
+_WRITERS: weakref.WeakValueDictionary[str, DuckDBStore] = weakref.WeakValueDictionary()
+"""Files this process holds open for writing, by resolved path."""
+
+
+def _connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file; StoreError with a clear message when another process holds it."""
+    try:
+        return duckdb.connect(path, read_only=read_only)
+    except (duckdb.IOException, duckdb.ConnectionException) as exc:
+        text = str(exc).lower()
+        if "lock" in text:
+            message = (
+                f"cannot open the store {path}: another process (e.g. a running tweeling server) holds it; "
+                "the embedded store has one writer at a time: stop that process, or use a PostgreSQL store"
+            )
+        elif "different configuration" in text:
+            message = (
+                f"cannot open the store {path} for writing: this process already reads it; "
+                "close the read-only connections first"
+            )
+        else:
+            message = f"cannot open the store {path}: {str(exc).splitlines()[0]}"
+        raise StoreError(message) from exc
 
 
 @lru_cache(maxsize=1)
@@ -55,45 +80,43 @@ class DuckDBStore(Store):
     """A store in one DuckDB file (or in memory for ``duckdb://:memory:``)."""
 
     dialect = "duckdb"
+    _con: duckdb.DuckDBPyConnection
 
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.url = f"duckdb://{path}"
         self.path = path
         self.read_only = read_only
-        if path != ":memory:":
+        self._key = str(Path(path).resolve()) if path != ":memory:" else None
+        if self._key is not None:
             if read_only and not Path(path).exists():
                 raise StoreError(f"no store at {path}: run `tweeling demo` or `tweeling import` first")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = duckdb.connect(path, read_only=read_only)
-        except duckdb.IOException as exc:
-            raise StoreError(
-                f"cannot open the store {path} for writing: another process (e.g. a running tweeling "
-                "server) holds it; the embedded store has one writer at a time: stop that process, "
-                "or use a PostgreSQL store"
-                if "lock" in str(exc).lower()
-                else f"cannot open the store {path}: {str(exc).splitlines()[0]}"
-            ) from exc
+        writer = _WRITERS.get(self._key) if self._key else None
+        if writer is not None:
+            # this process already has the file open for writing: share that database (DuckDB
+            # refuses a second open of one file with another configuration in one process)
+            self._con = writer._con.cursor()
+        else:
+            self._con = _connect(path, read_only)
+            if not read_only and self._key:
+                _WRITERS[self._key] = self
+        self._prepare()
+
+    def _prepare(self) -> None:
         self._con.execute(f"LOAD '{spatial_extension_path()}'")
         self._con.execute("SET TimeZone = 'UTC'")
         self.ensure_catalog()
-
-    @classmethod
-    def _from_connection(cls, parent: DuckDBStore, connection: duckdb.DuckDBPyConnection) -> DuckDBStore:
-        store = cls.__new__(cls)
-        store.url, store.path, store.read_only = parent.url, parent.path, parent.read_only
-        store._con = connection
-        return store
 
     def cursor_store(self) -> DuckDBStore:
         """Another store on the same open database (own cursor and transactions, safe for another thread).
 
         DuckDB allows one process to open a file once; threads share that instance through cursors.
         """
-        cursor = self._con.cursor()
-        cursor.execute(f"LOAD '{spatial_extension_path()}'")
-        cursor.execute("SET TimeZone = 'UTC'")
-        return DuckDBStore._from_connection(self, cursor)
+        store = DuckDBStore.__new__(DuckDBStore)
+        store.url, store.path, store.read_only, store._key = self.url, self.path, self.read_only, None
+        store._con = self._con.cursor()
+        store._prepare()
+        return store
 
     def bulk_insert(self, table: str, data: pa.Table) -> None:
         view = f"_bulk_{table}"
@@ -172,6 +195,8 @@ class DuckDBStore(Store):
         )
 
     def close(self) -> None:
+        if self._key and _WRITERS.get(self._key) is self:
+            del _WRITERS[self._key]
         self._con.close()
 
 

@@ -8,20 +8,23 @@ A rule watches one Datastream (``datastream_id``) or every Datastream of an Obse
 - ``threshold`` on ``statistic = hourly_mean``: an alert when the running mean of a clock hour
   (from the rolling aggregates) meets the condition — at most one alert per rule, Datastream
   and hour (e.g. NO2 hourly mean > 200 µg/m³, the EU limit value of directive 2008/50/EC);
-- ``rate_of_change``: an alert when the change between consecutive observations at most
-  ``window_seconds`` apart, in units per hour, meets the condition (e.g. a PM2.5 jump).
+- ``rate_of_change``: an alert when the rate of change over the window, in units per hour, starts
+  to meet the condition (e.g. a PM2.5 jump). The rate of an observation at time t compares it with
+  the latest observation at or before t - ``window_seconds`` (and not older than twice the
+  window), so sensor noise between closely spaced readings does not count as a jump.
 
 Alerts are stored in the same transaction as the observations that raised them.
 """
 
 from __future__ import annotations
 
+import bisect
 import operator
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tweeling.core.errors import InvalidInputError, NotFoundError
@@ -41,6 +44,8 @@ if TYPE_CHECKING:
     from tweeling.store.sta_write import ObservationRow, StaWriter
 
 Json = dict[str, Any]
+Raised = tuple["AlertRule", int, int | None, datetime, float]
+"""An alert to store: rule, Datastream id, Observation id (None for an hourly mean), time, value."""
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
@@ -287,7 +292,7 @@ class AlertStore:
         for observation_id, row in stored:
             if row.result_number is not None:
                 by_stream.setdefault(row.datastream_id, []).append((observation_id, row))
-        raised: list[tuple[AlertRule, int, int | None, datetime, float]] = []
+        raised: list[Raised] = []
         for datastream_id, observations in by_stream.items():
             observations.sort(key=lambda item: item[1].phenomenon_time_start)
             applicable = [
@@ -310,8 +315,8 @@ class AlertStore:
 
     def _crossings(
         self, rule: AlertRule, datastream_id: int, observations: list[tuple[int, ObservationRow]]
-    ) -> list[tuple[AlertRule, int, int | None, datetime, float]]:
-        raised = []
+    ) -> list[Raised]:
+        raised: list[Raised] = []
         key = (rule.id, datastream_id)
         for observation_id, row in observations:
             value = float(row.result_number)  # type: ignore[arg-type]
@@ -327,11 +332,11 @@ class AlertStore:
         rule: AlertRule,
         datastream_id: int,
         observations: list[tuple[int, ObservationRow]],
-    ) -> list[tuple[AlertRule, int, int | None, datetime, float]]:
+    ) -> list[Raised]:
         from tweeling.store.sta_write import bucket_start
 
         hours = sorted({bucket_start(row.phenomenon_time_start, "PT1H") for _, row in observations})
-        raised = []
+        raised: list[Raised] = []
         ph = store.placeholder(1)
         for hour in hours:
             rows = store._fetchall(
@@ -359,33 +364,38 @@ class AlertStore:
         rule: AlertRule,
         datastream_id: int,
         observations: list[tuple[int, ObservationRow]],
-    ) -> list[tuple[AlertRule, int, int | None, datetime, float]]:
-        first_id, first = observations[0]
+    ) -> list[Raised]:
+        window = timedelta(seconds=rule.window_seconds or 0)
+        first = observations[0][1].phenomenon_time_start
         ph = store.placeholder(1)
         earlier = store._fetchall(
             f"SELECT phenomenon_time_start, result_number FROM {ENTITY_TYPES[OBSERVATIONS].table} "
-            f"WHERE datastream_id = {ph} AND phenomenon_time_start < {ph} AND result_number IS NOT NULL "
-            f"AND id <> {ph} ORDER BY phenomenon_time_start DESC LIMIT 1",
-            [datastream_id, first.phenomenon_time_start, first_id],
+            f"WHERE datastream_id = {ph} AND phenomenon_time_start >= {ph} AND phenomenon_time_start < {ph} "
+            "AND result_number IS NOT NULL ORDER BY phenomenon_time_start",
+            [datastream_id, first - 2 * window, first],
         )
-        previous: tuple[datetime, float] | None = (earlier[0][0], float(earlier[0][1])) if earlier else None
-        raised = []
-        window = rule.window_seconds or 0
+        series = [(when, float(value)) for when, value in earlier]
+        series += [(row.phenomenon_time_start, float(row.result_number or 0.0)) for _, row in observations]
+        times = [when for when, _ in series]
+        raised: list[Raised] = []
+        key = (rule.id, datastream_id)
         for observation_id, row in observations:
-            value = float(row.result_number)  # type: ignore[arg-type]
-            when = row.phenomenon_time_start
-            if previous is not None:
-                seconds = (when - previous[0]).total_seconds()
-                if 0 < seconds <= window:
-                    rate = (value - previous[1]) / seconds * 3600.0
-                    if rule.holds(rate):
-                        raised.append((rule, datastream_id, observation_id, when, rate))
-            previous = (when, value)
+            when, value = row.phenomenon_time_start, float(row.result_number or 0.0)
+            reference = bisect.bisect_right(times, when - window) - 1
+            if reference < 0 or series[reference][0] < when - 2 * window:
+                continue
+            then, before = series[reference]
+            seconds = (when - then).total_seconds()
+            if seconds <= 0:
+                continue
+            rate = (value - before) / seconds * 3600.0
+            meeting = rule.holds(rate)
+            if meeting and not self._exceeding.get(key, False):
+                raised.append((rule, datastream_id, observation_id, when, rate))
+            self._exceeding[key] = meeting
         return raised
 
-    def _store_alerts(
-        self, writer: StaWriter, raised: list[tuple[AlertRule, int, int | None, datetime, float]]
-    ) -> list[Json]:
+    def _store_alerts(self, writer: StaWriter, raised: list[Raised]) -> list[Json]:
         if not raised:
             return []
         store = writer.store

@@ -67,7 +67,9 @@ def ensure_sta_tables(store: Store) -> None:
 
 
 def _is_reference(payload: Json) -> bool:
-    return "@iot.id" in payload and all(key.startswith("@iot.") for key in payload)
+    """A related entity given with its ``@iot.id`` links that entity; other properties sent along are
+    ignored (clients such as FROST's send the whole related entity)."""
+    return "@iot.id" in payload
 
 
 def _reference_id(value: Any, what: str) -> int:
@@ -300,11 +302,6 @@ class StaWriter:
             entity_id = _reference_id(payload["@iot.id"], what)
             self.require(set_name, entity_id)
             return entity_id
-        if "@iot.id" in payload:
-            raise InvalidInputError(
-                f"{what}: @iot.id is assigned by the server; "
-                f"send it alone to link an existing {entity.singular}"
-            )
         self._check_keys(entity, payload, what)
         if set_name == OBSERVATIONS:
             return self._create_observation(payload, what)
@@ -597,7 +594,7 @@ class StaWriter:
                 )
 
     # -- idempotency -----------------------------------------------------------------------
-    def previous_batch(self, key: str) -> list[int] | None:
+    def previous_batch(self, key: str) -> list[int | None] | None:
         """Observation ids stored earlier under this idempotency key (None if the key is new)."""
         rows = self.store._fetchall(
             f"SELECT observation_ids FROM {INGEST_KEYS_TABLE} WHERE idempotency_key = {self._ph()}", [key]
