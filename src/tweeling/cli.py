@@ -139,10 +139,11 @@ def cmd_sensors_simulate(args: argparse.Namespace) -> int:
 def cmd_sensors_sync(args: argparse.Namespace) -> int:
     """Copy recent observations from a live source (Luchtmeetnet, Samen Meten) into the running server."""
     client = sensor_feeds.SensorThingsClient(args.server)
+    extra = {"source_url": args.source_url} if args.source_url else {}
     if args.source == "luchtmeetnet":
-        streams, stored = sensor_feeds.sync_luchtmeetnet(client, args.station, args.hours)
+        streams, stored = sensor_feeds.sync_luchtmeetnet(client, args.station, args.hours, **extra)
     else:
-        streams, stored = sensor_feeds.sync_samenmeten(client, args.hours)
+        streams, stored = sensor_feeds.sync_samenmeten(client, args.hours, **extra)
     print(f"{args.source}: {streams} datastreams, {stored:,} observations stored in {client.root}")
     return 0
 
@@ -284,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--station", default="NL10442", help="Luchtmeetnet station (default NL10442, Bamendaweg)"
     )
     sync.add_argument("--hours", type=_positive_float, default=24.0, help="how far back (default 24 h)")
+    sync.add_argument("--source-url", help="another address of the source's API (a mirror, or a test server)")
     sync.set_defaults(func=cmd_sensors_sync)
     return parser
 

@@ -52,9 +52,9 @@ def running_server(
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"tweeling serve did not start: {process.stderr.read() if process.stderr else ''}"
-                )
+                process.kill()
+                _, errors = process.communicate(timeout=10)
+                raise RuntimeError(f"tweeling serve did not start: {errors}")
             time.sleep(0.2)
         yield root, process
     finally:

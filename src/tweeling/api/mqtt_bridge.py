@@ -539,20 +539,21 @@ class MqttBridge:
     # -- notifications (any thread) ------------------------------------------------------------
 
     def _on_hub_event(self, kind: str, payload: dict[str, Any]) -> None:
-        """Publish a committed Observation or an alert; never raises into the hub."""
+        """Publish a committed Observation or an alert (QoS 0); never raises into the hub."""
         try:
             if kind == "observation":
-                self._notify_observation(payload)
+                self._publish_observation(payload)
             elif kind == "alert":
                 self._client.publish(ALERT_TOPIC, orjson.dumps(payload), qos=0)
             else:
                 return
-            with self._lock:
-                self._counts["notified"] += 1
         except Exception:
             log.exception("MQTT bridge could not publish a %s notification", kind)
+            return
+        with self._lock:
+            self._counts["notified"] += 1
 
-    def _notify_observation(self, observation: dict[str, Any]) -> None:
+    def _publish_observation(self, observation: dict[str, Any]) -> None:
         datastream_id = observation.get("Datastream@iot.id")
         body = orjson.dumps(observation)
         if datastream_id is not None:

@@ -200,14 +200,16 @@ def _push_backlog(client: SensorThingsClient, items: Sequence[tuple[int, dict[st
     return stored
 
 
-def sync_luchtmeetnet(client: SensorThingsClient, station: str, hours: float) -> tuple[int, int]:
+def sync_luchtmeetnet(
+    client: SensorThingsClient, station: str, hours: float, source_url: str = luchtmeetnet.BASE_URL
+) -> tuple[int, int]:
     """Copy a Luchtmeetnet station (created on first use) and its last ``hours`` of measurements.
 
     Returns (Datastreams, observations stored). Observations already stored are sent again only
     if they fall in the window; use a window that starts after the last sync to avoid repeats.
     """
     keys = client.keyed_datastreams()
-    payload = luchtmeetnet.station_thing(station, luchtmeetnet.fetch_station(station))
+    payload = luchtmeetnet.station_thing(station, luchtmeetnet.fetch_station(station, base_url=source_url))
     wanted = [str(d["properties"]["tweeling_key"]) for d in payload["Datastreams"]]
     if not any(key in keys for key in wanted):
         client.request("POST", "Things", payload)
@@ -216,19 +218,21 @@ def sync_luchtmeetnet(client: SensorThingsClient, station: str, hours: float) ->
     start = end - timedelta(hours=hours)
     items: list[tuple[int, dict[str, Any]]] = []
     for formula in luchtmeetnet.FORMULAS:
-        rows = luchtmeetnet.fetch_measurements(station, formula, start, end)
+        rows = luchtmeetnet.fetch_measurements(station, formula, start, end, base_url=source_url)
         for key, observations in luchtmeetnet.measurements_to_observations(rows).items():
             if key in keys:
                 items += [(keys[key], o) for o in observations]
     return len(wanted), _push_backlog(client, items)
 
 
-def sync_samenmeten(client: SensorThingsClient, hours: float) -> tuple[int, int]:
+def sync_samenmeten(
+    client: SensorThingsClient, hours: float, source_url: str = samenmeten.BASE_URL
+) -> tuple[int, int]:
     """Copy the Samen Meten sensors around Dordrecht (created on first use) and their last ``hours``."""
     keys = client.keyed_datastreams()
     since = datetime.now(UTC) - timedelta(hours=hours)
     created = 0
-    things = samenmeten.fetch_things()
+    things = samenmeten.fetch_things(base_url=source_url)
     for thing in things:
         payload = samenmeten.thing_payload(thing)
         streams = payload.get("Datastreams", [])
@@ -241,6 +245,6 @@ def sync_samenmeten(client: SensorThingsClient, hours: float) -> tuple[int, int]
         for datastream in thing.get("Datastreams", []):
             key = samenmeten.datastream_key(datastream["@iot.id"])
             if key in keys:
-                rows = samenmeten.fetch_observations(datastream["@iot.id"], since)
+                rows = samenmeten.fetch_observations(datastream["@iot.id"], since, base_url=source_url)
                 items += [(keys[key], o) for o in samenmeten.observations_payload(rows)]
     return created, _push_backlog(client, items)

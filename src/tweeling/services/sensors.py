@@ -97,7 +97,9 @@ class SensorHub:
             if self._store is None:
                 source = self._store_source
                 store = source if isinstance(source, Store) else source()
-                self._owns_store = store.read_only
+                # a store handed over directly is the hub's to close; one from a provider (a
+                # StoreHandle) is closed by that provider, unless it is a read-only one made here
+                self._owns_store = isinstance(source, Store) or store.read_only
                 ensure_sta_tables(store)
                 self._alerts = AlertStore(store)
                 self._store = store

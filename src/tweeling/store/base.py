@@ -257,6 +257,11 @@ class Store(ABC):
         """Append the rows of an Arrow table to ``table`` (columns by name; inside a transaction)."""
 
     @abstractmethod
+    @contextmanager
+    def staged(self, name: str, data: pa.Table) -> Iterator[str]:
+        """Make an Arrow table readable in SQL under a name (for one bulk statement); yields that name."""
+
+    @abstractmethod
     def geometry_from_wkb_sql(self, srid: int) -> str:
         """SQL for a geometry in ``srid`` from one WKB parameter."""
 

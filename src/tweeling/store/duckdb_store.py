@@ -127,6 +127,15 @@ class DuckDBStore(Store):
         finally:
             self._con.unregister(view)
 
+    @contextmanager
+    def staged(self, name: str, data: pa.Table) -> Iterator[str]:
+        view = f"_staged_{name}"
+        self._con.register(view, data)
+        try:
+            yield view
+        finally:
+            self._con.unregister(view)
+
     def geometry_from_wkb_sql(self, srid: int) -> str:
         return "ST_GeomFromWKB(?)"
 

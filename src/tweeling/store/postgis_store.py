@@ -26,6 +26,14 @@ from tweeling.store.base import (
     to_arrow,
 )
 
+_ARROW_TO_SQL = {
+    "int64": "BIGINT",
+    "double": "DOUBLE PRECISION",
+    "string": "TEXT",
+    "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
+}
+"""SQL types of staged Arrow columns."""
+
 
 class PostGISStore(Store):
     """A store in a PostgreSQL database with the PostGIS extension."""
@@ -61,6 +69,15 @@ class PostGISStore(Store):
         ):
             for row in zip(*columns, strict=True):
                 copy.write_row(row)
+
+    @contextmanager
+    def staged(self, name: str, data: pa.Table) -> Iterator[str]:
+        table = f"_staged_{name}"
+        columns = ", ".join(f"{field.name} {_ARROW_TO_SQL[str(field.type)]}" for field in data.schema)
+        self._execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns})")
+        self._execute(f"TRUNCATE {table}")
+        self.bulk_insert(table, data)
+        yield table
 
     def geometry_from_wkb_sql(self, srid: int) -> str:
         return f"ST_SetSRID(ST_GeomFromWKB(%s), {int(srid)})"

@@ -43,6 +43,15 @@ from tweeling.store.sta_schema import (
 if TYPE_CHECKING:
     from tweeling.store.sta_write import ObservationRow, StaWriter
 
+
+def bucket_start(time: datetime, period: str) -> datetime:
+    """Start (UTC) of the aggregation period containing ``time``: the hour (``PT1H``) or the day."""
+    time = time.astimezone(UTC)
+    if period == "PT1H":
+        return time.replace(minute=0, second=0, microsecond=0)
+    return time.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 Json = dict[str, Any]
 Raised = tuple["AlertRule", int, int | None, datetime, float]
 """An alert to store: rule, Datastream id, Observation id (None for an hourly mean), time, value."""
@@ -293,6 +302,8 @@ class AlertStore:
             if row.result_number is not None:
                 by_stream.setdefault(row.datastream_id, []).append((observation_id, row))
         raised: list[Raised] = []
+        hourly: list[tuple[AlertRule, int, set[datetime]]] = []
+        rates: list[tuple[AlertRule, int, list[tuple[int, ObservationRow]]]] = []
         for datastream_id, observations in by_stream.items():
             observations.sort(key=lambda item: item[1].phenomenon_time_start)
             applicable = [
@@ -308,9 +319,14 @@ class AlertStore:
                 if rule.kind == "threshold" and rule.statistic == "value":
                     raised += self._crossings(rule, datastream_id, observations)
                 elif rule.kind == "threshold":
-                    raised += self._hourly_means(store, rule, datastream_id, observations)
+                    hours = {bucket_start(row.phenomenon_time_start, "PT1H") for _, row in observations}
+                    hourly.append((rule, datastream_id, hours))
                 else:
-                    raised += self._rates(store, rule, datastream_id, observations)
+                    rates.append((rule, datastream_id, observations))
+        if hourly:
+            raised += self._hourly_means(store, hourly)
+        if rates:
+            raised += self._rates(store, rates)
         return self._store_alerts(writer, raised)
 
     def _crossings(
@@ -327,72 +343,80 @@ class AlertStore:
         return raised
 
     def _hourly_means(
-        self,
-        store: Store,
-        rule: AlertRule,
-        datastream_id: int,
-        observations: list[tuple[int, ObservationRow]],
+        self, store: Store, candidates: list[tuple[AlertRule, int, set[datetime]]]
     ) -> list[Raised]:
-        from tweeling.store.sta_write import bucket_start
-
-        hours = sorted({bucket_start(row.phenomenon_time_start, "PT1H") for _, row in observations})
+        """Hourly-mean rules for the (Datastream, hour) pairs a batch touched: two queries in all."""
+        streams = sorted({datastream_id for _, datastream_id, _ in candidates})
+        first = min(min(hours) for _, _, hours in candidates)
+        last = max(max(hours) for _, _, hours in candidates)
+        ph = store.placeholder
+        means = {
+            (int(ds), start): float(total) / int(count)
+            for ds, start, count, total in store._fetchall(
+                f"SELECT datastream_id, period_start, count, total FROM {AGGREGATES_TABLE} "
+                f"WHERE period = 'PT1H' AND datastream_id IN ({ph(len(streams))}) "
+                f"AND period_start >= {ph(1)} AND period_start <= {ph(1)}",
+                [*streams, first, last],
+            )
+        }
+        rule_ids = sorted({rule.id for rule, _, _ in candidates})
+        alerted = {
+            (int(rule_id), int(ds), when)
+            for rule_id, ds, when in store._fetchall(
+                f"SELECT rule_id, datastream_id, phenomenon_time FROM {ALERTS_TABLE} "
+                f"WHERE rule_id IN ({ph(len(rule_ids))}) AND phenomenon_time >= {ph(1)} "
+                f"AND phenomenon_time <= {ph(1)}",
+                [*rule_ids, first, last],
+            )
+        }
         raised: list[Raised] = []
-        ph = store.placeholder(1)
-        for hour in hours:
-            rows = store._fetchall(
-                f"SELECT count, total FROM {AGGREGATES_TABLE} WHERE datastream_id = {ph} AND period = 'PT1H' "
-                f"AND period_start = {ph}",
-                [datastream_id, hour],
-            )
-            if not rows:
-                continue
-            mean = float(rows[0][1]) / int(rows[0][0])
-            if not rule.holds(mean):
-                continue
-            already = store._fetchall(
-                f"SELECT 1 FROM {ALERTS_TABLE} "
-                f"WHERE rule_id = {ph} AND datastream_id = {ph} AND phenomenon_time = {ph}",
-                [rule.id, datastream_id, hour],
-            )
-            if not already:
-                raised.append((rule, datastream_id, None, hour, mean))
+        for rule, datastream_id, hours in candidates:
+            for hour in sorted(hours):
+                mean = means.get((datastream_id, hour))
+                if mean is not None and rule.holds(mean) and (rule.id, datastream_id, hour) not in alerted:
+                    raised.append((rule, datastream_id, None, hour, mean))
         return raised
 
     def _rates(
-        self,
-        store: Store,
-        rule: AlertRule,
-        datastream_id: int,
-        observations: list[tuple[int, ObservationRow]],
+        self, store: Store, candidates: list[tuple[AlertRule, int, list[tuple[int, ObservationRow]]]]
     ) -> list[Raised]:
-        window = timedelta(seconds=rule.window_seconds or 0)
-        first = observations[0][1].phenomenon_time_start
-        ph = store.placeholder(1)
-        earlier = store._fetchall(
-            f"SELECT phenomenon_time_start, result_number FROM {ENTITY_TYPES[OBSERVATIONS].table} "
-            f"WHERE datastream_id = {ph} AND phenomenon_time_start >= {ph} AND phenomenon_time_start < {ph} "
+        """Rate-of-change rules for the Datastreams a batch touched, with one query for their history."""
+        longest = max(timedelta(seconds=rule.window_seconds or 0) for rule, _, _ in candidates)
+        firsts = {ds: observations[0][1].phenomenon_time_start for _, ds, observations in candidates}
+        streams = sorted(firsts)
+        ph = store.placeholder
+        history: dict[int, list[tuple[datetime, float]]] = {ds: [] for ds in streams}
+        for ds, when, value in store._fetchall(
+            "SELECT datastream_id, phenomenon_time_start, result_number "
+            f"FROM {ENTITY_TYPES[OBSERVATIONS].table} WHERE datastream_id IN ({ph(len(streams))}) "
+            f"AND phenomenon_time_start >= {ph(1)} AND phenomenon_time_start < {ph(1)} "
             "AND result_number IS NOT NULL ORDER BY phenomenon_time_start",
-            [datastream_id, first - 2 * window, first],
-        )
-        series = [(when, float(value)) for when, value in earlier]
-        series += [(row.phenomenon_time_start, float(row.result_number or 0.0)) for _, row in observations]
-        times = [when for when, _ in series]
+            [*streams, min(firsts.values()) - 2 * longest, max(firsts.values())],
+        ):
+            if when < firsts[int(ds)]:  # the batch's own rows are stored already: leave them out here
+                history[int(ds)].append((when, float(value)))
         raised: list[Raised] = []
-        key = (rule.id, datastream_id)
-        for observation_id, row in observations:
-            when, value = row.phenomenon_time_start, float(row.result_number or 0.0)
-            reference = bisect.bisect_right(times, when - window) - 1
-            if reference < 0 or series[reference][0] < when - 2 * window:
-                continue
-            then, before = series[reference]
-            seconds = (when - then).total_seconds()
-            if seconds <= 0:
-                continue
-            rate = (value - before) / seconds * 3600.0
-            meeting = rule.holds(rate)
-            if meeting and not self._exceeding.get(key, False):
-                raised.append((rule, datastream_id, observation_id, when, rate))
-            self._exceeding[key] = meeting
+        for rule, datastream_id, observations in candidates:
+            window = timedelta(seconds=rule.window_seconds or 0)
+            series = history[datastream_id] + [
+                (row.phenomenon_time_start, float(row.result_number or 0.0)) for _, row in observations
+            ]
+            times = [when for when, _ in series]
+            key = (rule.id, datastream_id)
+            for observation_id, row in observations:
+                when, value = row.phenomenon_time_start, float(row.result_number or 0.0)
+                reference = bisect.bisect_right(times, when - window) - 1
+                if reference < 0 or series[reference][0] < when - 2 * window:
+                    continue
+                then, before = series[reference]
+                seconds = (when - then).total_seconds()
+                if seconds <= 0:
+                    continue
+                rate = (value - before) / seconds * 3600.0
+                meeting = rule.holds(rate)
+                if meeting and not self._exceeding.get(key, False):
+                    raised.append((rule, datastream_id, observation_id, when, rate))
+                self._exceeding[key] = meeting
         return raised
 
     def _store_alerts(self, writer: StaWriter, raised: list[Raised]) -> list[Json]:

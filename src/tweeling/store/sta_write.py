@@ -31,6 +31,7 @@ import shapely.geometry
 from tweeling.core.errors import InvalidInputError, NotFoundError
 from tweeling.core.times import parse_instant, parse_time_or_interval
 from tweeling.store.base import Store
+from tweeling.store.sta_alerts import bucket_start
 from tweeling.store.sta_schema import (
     AGGREGATES_TABLE,
     DATASTREAMS,
@@ -522,23 +523,32 @@ class StaWriter:
                 results[row.datastream_id] = (
                     (min(seen[0], moment), max(seen[1], moment)) if seen else (moment, moment)
                 )
+        utc = pa.timestamp("us", tz="UTC")
+        ids = list(phenomenon)
+        staged = pa.table(
+            {
+                "id": pa.array(ids, pa.int64()),
+                "first_time": pa.array([phenomenon[i][0] for i in ids], utc),
+                "last_time": pa.array([phenomenon[i][1] for i in ids], utc),
+                "first_result": pa.array([results[i][0] if i in results else None for i in ids], utc),
+                "last_result": pa.array([results[i][1] if i in results else None for i in ids], utc),
+            }
+        )
         table = ENTITY_TYPES[DATASTREAMS].table
-        p = self._ph()
-        for datastream_id, (start, end) in phenomenon.items():
-            assignments = [
-                f"phenomenon_time_start = least(coalesce(phenomenon_time_start, {p}), {p})",
-                f"phenomenon_time_end = greatest(coalesce(phenomenon_time_end, {p}), {p})",
-            ]
-            params: list[Any] = [start, start, end, end]
-            if datastream_id in results:
-                result_start, result_end = results[datastream_id]
-                assignments += [
-                    f"result_time_start = least(coalesce(result_time_start, {p}), {p})",
-                    f"result_time_end = greatest(coalesce(result_time_end, {p}), {p})",
-                ]
-                params += [result_start, result_start, result_end, result_end]
+        with self.store.staged("datastream_times", staged) as source:
             self.store._execute(
-                f"UPDATE {table} SET {', '.join(assignments)} WHERE id = {p}", [*params, datastream_id]
+                f"UPDATE {table} SET "
+                + ", ".join(
+                    f"{column} = {pick}(coalesce({table}.{column}, s.{new}), "
+                    f"coalesce(s.{new}, {table}.{column}))"
+                    for column, pick, new in (
+                        ("phenomenon_time_start", "least", "first_time"),
+                        ("phenomenon_time_end", "greatest", "last_time"),
+                        ("result_time_start", "least", "first_result"),
+                        ("result_time_end", "greatest", "last_result"),
+                    )
+                )
+                + f" FROM {source} s WHERE {table}.id = s.id"
             )
 
     def _add_to_aggregates(self, rows: Sequence[ObservationRow]) -> None:
@@ -564,16 +574,28 @@ class StaWriter:
             [(ds, period, start, int(b[0]), b[1], b[2], b[3]) for (ds, period, start), b in buckets.items()]
         )
 
-    def _upsert_aggregates(self, rows: Iterable[tuple[int, str, datetime, int, float, float, float]]) -> None:
-        sql = (
-            f"INSERT INTO {AGGREGATES_TABLE} AS a "
-            "(datastream_id, period, period_start, count, total, minimum, maximum) "
-            f"VALUES ({self._ph(7)}) ON CONFLICT (datastream_id, period, period_start) DO UPDATE SET "
-            "count = a.count + excluded.count, total = a.total + excluded.total, "
-            "minimum = least(a.minimum, excluded.minimum), maximum = greatest(a.maximum, excluded.maximum)"
+    def _upsert_aggregates(self, rows: Sequence[tuple[int, str, datetime, int, float, float, float]]) -> None:
+        columns = list(zip(*rows, strict=True))
+        staged = pa.table(
+            {
+                "datastream_id": pa.array(columns[0], pa.int64()),
+                "period": pa.array(columns[1], pa.string()),
+                "period_start": pa.array(columns[2], pa.timestamp("us", tz="UTC")),
+                "count": pa.array(columns[3], pa.int64()),
+                "total": pa.array(columns[4], pa.float64()),
+                "minimum": pa.array(columns[5], pa.float64()),
+                "maximum": pa.array(columns[6], pa.float64()),
+            }
         )
-        for row in rows:
-            self.store._execute(sql, list(row))
+        names = ", ".join(staged.column_names)
+        with self.store.staged("aggregates", staged) as source:
+            self.store._execute(
+                f"INSERT INTO {AGGREGATES_TABLE} AS a ({names}) SELECT {names} FROM {source} "
+                "ON CONFLICT (datastream_id, period, period_start) DO UPDATE SET "
+                "count = a.count + excluded.count, total = a.total + excluded.total, "
+                "minimum = least(a.minimum, excluded.minimum), "
+                "maximum = greatest(a.maximum, excluded.maximum)"
+            )
 
     def rebuild_aggregates(self, datastream_ids: Iterable[int]) -> None:
         """Recompute the aggregates of Datastreams from their observations (after deletes or updates)."""
@@ -750,11 +772,3 @@ class StaWriter:
         self.store._execute(f"DELETE FROM {entity.table} WHERE id IN ({p})", list(ids))
         if affected_streams:
             self.rebuild_aggregates(affected_streams)
-
-
-def bucket_start(time: datetime, period: str) -> datetime:
-    """Start (UTC) of the aggregation period containing ``time``: the hour or the day."""
-    time = time.astimezone(UTC)
-    if period == "PT1H":
-        return time.replace(minute=0, second=0, microsecond=0)
-    return time.replace(hour=0, minute=0, second=0, microsecond=0)
