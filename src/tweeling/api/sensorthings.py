@@ -143,7 +143,6 @@ class LiveFeed:
         self.hub = hub
         self.clients: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[tuple[str, dict[str, Any]]]]] = set()
         self.dropped = 0
-        hub.add_listener(self._on_event)
 
     def _on_event(self, kind: str, document: dict[str, Any]) -> None:
         for loop, queue in list(self.clients):
@@ -164,6 +163,8 @@ class LiveFeed:
         """Server-Sent Events: ``event: observation`` / ``event: alert`` with JSON data."""
         queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(LIVE_QUEUE_SIZE)
         client = (asyncio.get_running_loop(), queue)
+        if not self.clients:  # listen only while someone watches: the hub then skips building events
+            self.hub.add_listener(self._on_event)
         self.clients.add(client)
         try:
             yield b": connected\n\n"
@@ -181,6 +182,8 @@ class LiveFeed:
                 yield b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(document) + b"\n\n"
         finally:
             self.clients.discard(client)
+            if not self.clients:
+                self.hub.remove_listener(self._on_event)
 
 
 def build_hub_router(hub: SensorHub, feed: LiveFeed, base_path: str) -> APIRouter:

@@ -41,7 +41,7 @@ def format_instant(value: datetime) -> str:
     """``2024-05-01T10:00:00.000Z``: UTC, milliseconds, as SensorThings servers write it."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def format_time_or_interval(start: datetime | None, end: datetime | None) -> str | None:

@@ -8,6 +8,7 @@ about new observations and alerts after the commit, never before.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -45,12 +46,31 @@ DATASTREAM_CACHE_SECONDS = 5.0
 """How long a Datastream's type, Thing and default feature are reused without asking the store (s)."""
 
 
-@dataclass
 class ObservationOutcome:
-    """What became of one observation of a batch: the stored Observation, or why it was refused."""
+    """What became of one observation of a batch: its id and stored Observation, or why it was refused.
 
-    created: Json | None = None
-    error: str | None = None
+    The Observation's JSON is built only when someone asks for it (most bulk writers only need ids).
+    """
+
+    def __init__(
+        self,
+        observation_id: int | None = None,
+        document: Callable[[], Json] | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.id = observation_id
+        self.error = error
+        self._document = document
+        self._built: Json | None = None
+
+    @property
+    def created(self) -> Json | None:
+        """The stored Observation as JSON (None when it was refused)."""
+        if self.id is None:
+            return None
+        if self._built is None:
+            self._built = self._document() if self._document else {"@iot.id": self.id}
+        return self._built
 
 
 @dataclass
@@ -308,11 +328,14 @@ class SensorHub:
                     outcomes[index].error = exc.message
             ids = writer.insert_observations(rows)
             for index, new_id, row in zip(positions, ids, rows, strict=True):
-                outcomes[index].created = self._observation_document(new_id, row)
+                outcomes[index] = ObservationOutcome(
+                    new_id, functools.partial(self._observation_document, new_id, row)
+                )
             alerts = self.alerts.evaluate(writer, list(zip(ids, rows, strict=True)))
             if key is not None:
-                writer.remember_batch(key, [o.created["@iot.id"] if o.created else None for o in outcomes])
-        self._notify("observation", [o.created for o in outcomes if o.created is not None])
+                writer.remember_batch(key, [o.id for o in outcomes])
+        if self._listeners:
+            self._notify("observation", [o.created for o in outcomes if o.created is not None])
         self._notify("alert", alerts)
         return outcomes
 
@@ -349,10 +372,9 @@ class SensorHub:
                 f"this idempotency key was used for a batch of {len(previous)} observations, not {count}; "
                 "use a new key for a new batch"
             )
+        base = base_url or self.base_url
         return [
-            ObservationOutcome(
-                created={"@iot.id": i, "@iot.selfLink": f"{base_url or self.base_url}/Observations({i})"}
-            )
+            ObservationOutcome(i, functools.partial(_reference, i, base))
             if i is not None
             else ObservationOutcome(error="refused when this batch was first sent")
             for i in previous
@@ -480,6 +502,10 @@ class SensorHub:
                 for period_start, count, total, minimum, maximum in rows
             ],
         }
+
+
+def _reference(observation_id: int, base_url: str) -> Json:
+    return {"@iot.id": observation_id, "@iot.selfLink": f"{base_url}/Observations({observation_id})"}
 
 
 def _segment_type(resource: ResourcePath, index: int) -> Any:

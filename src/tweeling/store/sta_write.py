@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import shapely
 import shapely.geometry
@@ -31,7 +32,6 @@ import shapely.geometry
 from tweeling.core.errors import InvalidInputError, NotFoundError
 from tweeling.core.times import parse_instant, parse_time_or_interval
 from tweeling.store.base import Store
-from tweeling.store.sta_alerts import bucket_start
 from tweeling.store.sta_schema import (
     AGGREGATES_TABLE,
     DATASTREAMS,
@@ -504,7 +504,7 @@ class StaWriter:
         )
         self.store.bulk_insert(ENTITY_TYPES[OBSERVATIONS].table, table)
         self._update_datastream_times(rows)
-        self._add_to_aggregates(rows)
+        self._add_to_aggregates(table)
         self.observations.extend(zip(ids, rows, strict=True))
         return ids
 
@@ -551,40 +551,32 @@ class StaWriter:
                 + f" FROM {source} s WHERE {table}.id = s.id"
             )
 
-    def _add_to_aggregates(self, rows: Sequence[ObservationRow]) -> None:
-        buckets: dict[tuple[int, str, datetime], list[float]] = {}
-        for row in rows:
-            if row.result_number is None:
-                continue
-            start = row.phenomenon_time_start
-            for period in AGGREGATE_PERIODS:
-                key = (row.datastream_id, period, bucket_start(start, period))
-                bucket = buckets.get(key)
-                value = row.result_number
-                if bucket is None:
-                    buckets[key] = [1, value, value, value]
-                else:
-                    bucket[0] += 1
-                    bucket[1] += value
-                    bucket[2] = min(bucket[2], value)
-                    bucket[3] = max(bucket[3], value)
-        if not buckets:
+    def _add_to_aggregates(self, table: pa.Table) -> None:
+        """Add a batch's numeric results to the hourly and daily aggregates (one bulk upsert)."""
+        frame = table.select(["datastream_id", "phenomenon_time_start", "result_number"]).to_pandas()
+        frame = frame[frame["result_number"].notna()]
+        if frame.empty:
             return
-        self._upsert_aggregates(
-            [(ds, period, start, int(b[0]), b[1], b[2], b[3]) for (ds, period, start), b in buckets.items()]
-        )
-
-    def _upsert_aggregates(self, rows: Sequence[tuple[int, str, datetime, int, float, float, float]]) -> None:
-        columns = list(zip(*rows, strict=True))
+        parts = []
+        for period, frequency in (("PT1H", "h"), ("P1D", "D")):
+            starts = frame["phenomenon_time_start"].dt.floor(frequency).rename("period_start")
+            grouped = (
+                frame.groupby([frame["datastream_id"], starts])["result_number"]
+                .agg(["count", "sum", "min", "max"])
+                .reset_index()
+            )
+            grouped["period"] = period
+            parts.append(grouped)
+        buckets = pd.concat(parts, ignore_index=True)
         staged = pa.table(
             {
-                "datastream_id": pa.array(columns[0], pa.int64()),
-                "period": pa.array(columns[1], pa.string()),
-                "period_start": pa.array(columns[2], pa.timestamp("us", tz="UTC")),
-                "count": pa.array(columns[3], pa.int64()),
-                "total": pa.array(columns[4], pa.float64()),
-                "minimum": pa.array(columns[5], pa.float64()),
-                "maximum": pa.array(columns[6], pa.float64()),
+                "datastream_id": pa.array(buckets["datastream_id"], pa.int64()),
+                "period": pa.array(buckets["period"], pa.string()),
+                "period_start": pa.array(buckets["period_start"], pa.timestamp("us", tz="UTC")),
+                "count": pa.array(buckets["count"], pa.int64()),
+                "total": pa.array(buckets["sum"], pa.float64()),
+                "minimum": pa.array(buckets["min"], pa.float64()),
+                "maximum": pa.array(buckets["max"], pa.float64()),
             }
         )
         names = ", ".join(staged.column_names)
