@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -18,34 +20,46 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextmanager
+def running_server(
+    store_url: str, *, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """A `tweeling serve` process on ``store_url``; yields (root URL, process)."""
+    port = free_port()
+    env = {**os.environ, **(extra_env or {})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tweeling.cli", "serve", "--store-url", store_url, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    root = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{root}/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                _, errors = process.communicate(timeout=10)
+                raise RuntimeError(f"tweeling serve did not start: {errors}")
+            time.sleep(0.2)
+        yield root, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def server_url(demo_store_url: str) -> Iterator[str]:
     """Base URL (``http://127.0.0.1:<port>/v1``) of a server process reading the demo store.
 
     Module-scoped: the server holds the embedded store open, and other tests write to it later.
     """
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tweeling.cli", "serve", "--store-url", demo_store_url, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"tweeling serve did not start: {process.stderr.read() if process.stderr else ''}"
-                )
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with running_server(demo_store_url) as (root, _):
+        yield f"{root}/v1"

@@ -3,15 +3,11 @@ over Server-Sent Events, and a SIGKILL in the middle of sustained ingestion."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,46 +17,11 @@ import httpx
 import orjson
 import pytest
 
-from tests.api.conftest import free_port
+from tests.api.conftest import running_server
 from tests.helpers import fresh_postgres_schema, postgres_url_or_skip
 from tweeling.store import open_store
 
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
-
-
-@contextmanager
-def running_server(
-    store_url: str, *, extra_env: dict[str, str] | None = None
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """A `tweeling serve` process on ``store_url``; yields (root URL, process)."""
-    port = free_port()
-    env = {**os.environ, **(extra_env or {})}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tweeling.cli", "serve", "--store-url", store_url, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    root = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{root}/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                _, errors = process.communicate(timeout=10)
-                raise RuntimeError(f"tweeling serve did not start: {errors}")
-            time.sleep(0.2)
-        yield root, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=10)
 
 
 @pytest.fixture(params=["duckdb", "postgis"])

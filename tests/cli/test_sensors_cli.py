@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.test_sensorthings_server import running_server
+from tests.api.conftest import running_server
 from tests.sensors.test_connectors import server  # noqa: F401 (fixture: recorded Luchtmeetnet responses)
 from tweeling.cli import main
 from tweeling.services.sensor_feeds import load_demo_sensors

@@ -42,6 +42,11 @@ Listener = Callable[[str, Json], None]
 
 MAX_BATCH = 100_000
 """Most observations accepted in one request (dataArray or MQTT batch)."""
+OBSERVATION_KEYS = frozenset(
+    {"phenomenonTime", "resultTime", "result", "resultQuality", "validTime", "parameters"}
+    | {"FeatureOfInterest", "Datastream"}
+)
+"""Properties an Observation in a batch may have."""
 DATASTREAM_CACHE_SECONDS = 5.0
 """How long a Datastream's type, Thing and default feature are reused without asking the store (s)."""
 
@@ -343,24 +348,13 @@ class SensorHub:
         what = f"observation {index}"
         info = self._datastream(writer, datastream_id)
         feature_id = info.feature_id
-        if isinstance(payload, dict) and payload.get("FeatureOfInterest") is not None:
-            feature_id = writer.create(
-                FEATURES_OF_INTEREST, payload["FeatureOfInterest"], what=f"{what}.FeatureOfInterest"
-            )
         if isinstance(payload, dict):
-            extra = set(payload) - {
-                "phenomenonTime",
-                "resultTime",
-                "result",
-                "resultQuality",
-                "validTime",
-                "parameters",
-                "FeatureOfInterest",
-                "Datastream",
-            }
-            if extra:
-                raise InvalidInputError(
-                    f"{what}: unknown propert{'y' if len(extra) == 1 else 'ies'} {sorted(extra)}"
+            if not OBSERVATION_KEYS.issuperset(payload):
+                extra = sorted(set(payload) - OBSERVATION_KEYS)
+                raise InvalidInputError(f"{what}: unknown propert{'y' if len(extra) == 1 else 'ies'} {extra}")
+            if payload.get("FeatureOfInterest") is not None:
+                feature_id = writer.create(
+                    FEATURES_OF_INTEREST, payload["FeatureOfInterest"], what=f"{what}.FeatureOfInterest"
                 )
         return writer.observation_row(datastream_id, info.observation_type, payload, feature_id, what)
 
