@@ -222,24 +222,15 @@ class SensorHub:
             assert relation is not None
             back = inverse_relation(parent_type, relation)
             body[back.name] = [{"@iot.id": parent.entity_id}] if back.many else {"@iot.id": parent.entity_id}
-        if set_name == OBSERVATIONS:
-            outcome = self._create_single_observation(body)
-            new_id = int(outcome["@iot.id"])
-        else:
-            with self._writer() as writer:
-                new_id = writer.create(set_name, body)
-            self._datastreams.clear()
-        return f"{base_url or self.base_url}/{set_name}({new_id})", self._read_one(set_name, new_id, base_url)
-
-    def _create_single_observation(self, body: Json) -> Json:
         with self._writer() as writer:
-            new_id = writer.create(OBSERVATIONS, body)
-            stored = writer.observations
+            new_id = writer.create(set_name, body)
+            stored = writer.observations  # an Observation, or Observations inline in a deep insert
             alerts = self.alerts.evaluate(writer, stored)
-        documents = [self._observation_document(i, row) for i, row in stored]
-        self._notify("observation", documents)
+        if set_name != OBSERVATIONS:
+            self._datastreams.clear()
+        self._notify("observation", [self._observation_document(i, row) for i, row in stored])
         self._notify("alert", alerts)
-        return {"@iot.id": new_id}
+        return f"{base_url or self.base_url}/{set_name}({new_id})", self._read_one(set_name, new_id, base_url)
 
     def update(self, path: str, payload: Any, base_url: str | None = None) -> Json:
         """PATCH an entity: change what the body gives, keep the rest; returns the entity."""
