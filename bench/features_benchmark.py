@@ -26,7 +26,6 @@ import json
 import math
 import os
 import platform
-import pwd
 import signal
 import socket
 import string
@@ -42,6 +41,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import proc_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -469,42 +470,25 @@ def print_check(report: dict[str, Any]) -> None:
 # -- load ------------------------------------------------------------------------------------------
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
 def cpu_snapshot(server_pgid: int) -> dict[str, Any]:
     """CPU seconds used so far: by the machine, by us, and per process of a server and of PostgreSQL.
 
     Read from /proc (Linux). Differences over a measurement (``cpu_used``) show whether the
     server had the machine to itself.
     """
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
-    user, nice, system, _idle, _iowait, irq, softirq = fields
-    try:
-        postgres_uid = pwd.getpwnam("postgres").pw_uid
-    except KeyError:
-        postgres_uid = -1
-    server: dict[int, float] = {}
-    postgres: dict[int, float] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-            uid = entry.stat().st_uid
-        except OSError:
-            continue
-        rest = stat.rsplit(")", 1)[1].split()  # fields from the 3rd on: state, ppid, pgrp, ...
-        used = (int(rest[11]) + int(rest[12])) / CLOCK_TICKS  # utime + stime
-        if int(rest[2]) == server_pgid:
-            server[int(entry.name)] = used
-        elif uid == postgres_uid:
-            postgres[int(entry.name)] = used
+    postgres = proc_cpu.postgres_uid()
+    server_cpu: dict[int, float] = {}
+    postgres_cpu: dict[int, float] = {}
+    for pid, group, uid, used in proc_cpu.processes():
+        if group == server_pgid:
+            server_cpu[pid] = used
+        elif uid == postgres:
+            postgres_cpu[pid] = used
     return {
-        "machine": (user + nice + system + irq + softirq) / CLOCK_TICKS,
+        "machine": proc_cpu.machine_cpu_seconds(),
         "client": time.process_time(),
-        "server": server,
-        "postgres": postgres,
+        "server": server_cpu,
+        "postgres": postgres_cpu,
     }
 
 

@@ -40,7 +40,6 @@ import http.client
 import json
 import math
 import os
-import pwd
 import signal
 import subprocess
 import sys
@@ -59,6 +58,7 @@ from typing import Any
 
 import orjson
 
+import proc_cpu
 from features_benchmark import (
     OTHER_CPU_WARNING,
     TWEELING_PACKAGES,
@@ -77,7 +77,6 @@ from features_benchmark import (
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 MOSQUITTO_SCRIPT = ROOT / "scripts" / "mosquitto-server.sh"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 
 GOAL_HTTP_PER_S = 20_000.0
@@ -219,34 +218,19 @@ class CpuMeter:
     def __init__(self, server_pgid: int, broker_pid: int | None) -> None:
         self.server_pgid = server_pgid
         self.broker_pid = broker_pid
-        try:
-            self.postgres_uid = pwd.getpwnam("postgres").pw_uid
-        except KeyError:
-            self.postgres_uid = -1
+        self.postgres_uid = proc_cpu.postgres_uid()
 
     def snapshot(self) -> dict[str, Any]:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
-        user, nice, system, _idle, _iowait, irq, softirq = fields
         groups: dict[str, dict[int, float]] = {"server": {}, "postgres": {}, "broker": {}}
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = Path(entry.path, "stat").read_text()
-                uid = entry.stat().st_uid
-            except OSError:
-                continue
-            rest = stat.rsplit(")", 1)[1].split()
-            used = (int(rest[11]) + int(rest[12])) / CLOCK_TICKS
-            pid = int(entry.name)
-            if int(rest[2]) == self.server_pgid:
+        for pid, group, uid, used in proc_cpu.processes():
+            if group == self.server_pgid:
                 groups["server"][pid] = used
             elif pid == self.broker_pid:
                 groups["broker"][pid] = used
             elif uid == self.postgres_uid:
                 groups["postgres"][pid] = used
         return {
-            "machine": (user + nice + system + irq + softirq) / CLOCK_TICKS,
+            "machine": proc_cpu.machine_cpu_seconds(),
             "client": time.process_time(),
             "wall": time.perf_counter(),
             **groups,
