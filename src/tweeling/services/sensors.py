@@ -420,10 +420,7 @@ class SensorHub:
                 items.append((datastream_id, observation))
         base = base_url or self.base_url
         outcomes = self.create_observations(items, idempotency_key=idempotency_key, base_url=base)
-        return [
-            f"{base}/Observations({o.created['@iot.id']})" if o.created is not None else "error"
-            for o in outcomes
-        ]
+        return [f"{base}/Observations({o.id})" if o.id is not None else "error" for o in outcomes]
 
     def _observation_document(self, observation_id: int, row: ObservationRow) -> Json:
         link = f"{self.base_url}/Observations({observation_id})"

@@ -6,6 +6,7 @@ Same tables and catalogue as the embedded store; geometry columns are
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import shapely
 
 from tweeling.core.crs import STORE_EPSG
@@ -62,13 +64,20 @@ class PostGISStore(Store):
         self.ensure_catalog()
 
     def bulk_insert(self, table: str, data: pa.Table) -> None:
-        columns = [data.column(i).to_pylist() for i in range(data.num_columns)]
+        """COPY in CSV written by Arrow (in C): much faster than row by row for big batches.
+
+        Arrow writes a null as an empty unquoted field, which CSV COPY reads as NULL, and quotes
+        every string, so an empty string stays an empty string.
+        """
+        buffer = io.BytesIO()
+        pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="all_valid"))
         with (
             self._con.cursor() as cursor,
-            cursor.copy(f"COPY {table} ({', '.join(data.column_names)}) FROM STDIN") as copy,
+            cursor.copy(
+                f"COPY {table} ({', '.join(data.column_names)}) FROM STDIN WITH (FORMAT csv)"
+            ) as copy,
         ):
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
+            copy.write(buffer.getvalue())
 
     @contextmanager
     def staged(self, name: str, data: pa.Table) -> Iterator[str]:
