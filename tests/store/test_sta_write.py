@@ -337,3 +337,44 @@ def test_bad_alert_rules_are_refused(sta: Store, rule: dict[str, Any], message: 
     with pytest.raises(InvalidInputError, match=message):
         AlertStore(sta).create_rule(rule)
     assert count(sta, "sta_alert_rules") == 0
+
+
+def test_small_and_big_batches_sum_the_same_aggregates() -> None:
+    """The plain-Python path (small batches) and the pandas path (big ones) agree exactly."""
+    import pyarrow as pa
+
+    from tweeling.store.sta_write import ObservationRow, _buckets_of, _buckets_with_pandas
+
+    start = datetime(2024, 5, 1, 21, 17, tzinfo=UTC)
+    rows = [
+        ObservationRow(
+            1 + i % 3,
+            start + timedelta(minutes=7 * i),
+            None,
+            None,
+            float(i % 11),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+        for i in range(600)
+    ]
+    table = pa.table(
+        {
+            "datastream_id": pa.array([r.datastream_id for r in rows], pa.int64()),
+            "phenomenon_time_start": pa.array(
+                [r.phenomenon_time_start for r in rows], pa.timestamp("us", tz="UTC")
+            ),
+            "result_number": pa.array([r.result_number for r in rows], pa.float64()),
+        }
+    )
+    columns = ["datastream_id", "period", "period_start", "count", "sum", "min", "max"]
+    small = _buckets_of(rows)[columns].sort_values(columns[:3]).reset_index(drop=True)
+    big = _buckets_with_pandas(table)[columns].sort_values(columns[:3]).reset_index(drop=True)
+    assert len(small) == len(big) > 100
+    assert [tuple(r) for r in small.itertuples(index=False)] == [
+        tuple(r) for r in big.itertuples(index=False)
+    ]

@@ -504,7 +504,7 @@ class StaWriter:
         )
         self.store.bulk_insert(ENTITY_TYPES[OBSERVATIONS].table, table)
         self._update_datastream_times(rows)
-        self._add_to_aggregates(table)
+        self._add_to_aggregates(table, rows)
         self.observations.extend(zip(ids, rows, strict=True))
         return ids
 
@@ -551,23 +551,15 @@ class StaWriter:
                 + f" FROM {source} s WHERE {table}.id = s.id"
             )
 
-    def _add_to_aggregates(self, table: pa.Table) -> None:
-        """Add a batch's numeric results to the hourly and daily aggregates (one bulk upsert)."""
-        frame = table.select(["datastream_id", "phenomenon_time_start", "result_number"]).to_pandas()
-        frame = frame[frame["result_number"].notna()]
-        if frame.empty:
+    def _add_to_aggregates(self, table: pa.Table, rows: Sequence[ObservationRow]) -> None:
+        """Add a batch's numeric results to the hourly and daily aggregates (one bulk upsert).
+
+        Small batches are summed in plain Python, big ones with pandas: a pandas group-by has a
+        fixed cost of milliseconds that would dominate a single observation.
+        """
+        buckets = _buckets_of(rows) if len(rows) < PANDAS_BATCH else _buckets_with_pandas(table)
+        if buckets.empty:
             return
-        parts = []
-        for period, frequency in (("PT1H", "h"), ("P1D", "D")):
-            starts = frame["phenomenon_time_start"].dt.floor(frequency).rename("period_start")
-            grouped = (
-                frame.groupby([frame["datastream_id"], starts])["result_number"]
-                .agg(["count", "sum", "min", "max"])
-                .reset_index()
-            )
-            grouped["period"] = period
-            parts.append(grouped)
-        buckets = pd.concat(parts, ignore_index=True)
         staged = pa.table(
             {
                 "datastream_id": pa.array(buckets["datastream_id"], pa.int64()),
@@ -764,3 +756,48 @@ class StaWriter:
         self.store._execute(f"DELETE FROM {entity.table} WHERE id IN ({p})", list(ids))
         if affected_streams:
             self.rebuild_aggregates(affected_streams)
+
+
+PANDAS_BATCH = 500
+"""From this many observations on, a batch's aggregates are computed with pandas."""
+
+
+def _buckets_of(rows: Sequence[ObservationRow]) -> pd.DataFrame:
+    """Hourly and daily count/sum/min/max per Datastream of a small batch, in plain Python."""
+    sums: dict[tuple[int, str, datetime], list[float]] = {}
+    for row in rows:
+        value = row.result_number
+        if value is None:
+            continue
+        time = row.phenomenon_time_start.astimezone(UTC)
+        hour = time.replace(minute=0, second=0, microsecond=0)
+        for period, start in (("PT1H", hour), ("P1D", hour.replace(hour=0))):
+            bucket = sums.get((row.datastream_id, period, start))
+            if bucket is None:
+                sums[(row.datastream_id, period, start)] = [1, value, value, value]
+            else:
+                bucket[0] += 1
+                bucket[1] += value
+                bucket[2] = min(bucket[2], value)
+                bucket[3] = max(bucket[3], value)
+    return pd.DataFrame(
+        [(ds, period, start, *figures) for (ds, period, start), figures in sums.items()],
+        columns=["datastream_id", "period", "period_start", "count", "sum", "min", "max"],
+    )
+
+
+def _buckets_with_pandas(table: pa.Table) -> pd.DataFrame:
+    """Hourly and daily count/sum/min/max per Datastream of a big batch, with a pandas group-by."""
+    frame = table.select(["datastream_id", "phenomenon_time_start", "result_number"]).to_pandas()
+    frame = frame[frame["result_number"].notna()]
+    parts = []
+    for period, frequency in (("PT1H", "h"), ("P1D", "D")):
+        starts = frame["phenomenon_time_start"].dt.floor(frequency).rename("period_start")
+        grouped = (
+            frame.groupby([frame["datastream_id"], starts])["result_number"]
+            .agg(["count", "sum", "min", "max"])
+            .reset_index()
+        )
+        grouped["period"] = period
+        parts.append(grouped)
+    return pd.concat(parts, ignore_index=True)
