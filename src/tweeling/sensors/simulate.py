@@ -38,6 +38,7 @@ import pandas as pd
 from scipy import special
 
 from tweeling.core.errors import InvalidInputError
+from tweeling.core.times import format_instant
 
 Quantity = Literal[
     "no2",
@@ -902,12 +903,6 @@ class Simulator:
             index += 1
 
 
-def format_time(moment: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and a ``Z``, as SensorThings servers write it."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def to_data_array(
     observations: Mapping[str, Sequence[tuple[datetime, float]]],
     datastream_ids: Mapping[str, int | str],
@@ -931,7 +926,7 @@ def to_data_array(
                 "Datastream": {"@iot.id": datastream_ids[key]},
                 "components": ["phenomenonTime", "result"],
                 "dataArray@iot.count": len(values),
-                "dataArray": [[format_time(moment), value] for moment, value in values],
+                "dataArray": [[format_instant(moment), value] for moment, value in values],
             }
         )
     return body

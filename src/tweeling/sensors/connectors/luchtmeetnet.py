@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tweeling.core.errors import InvalidInputError
+from tweeling.core.times import format_instant
 from tweeling.sensors.connectors import (
     CONNECTORS,
     DEFAULT_TIMEOUT_S,
@@ -33,7 +34,6 @@ from tweeling.sensors.connectors import (
     fetch_json,
 )
 from tweeling.sensors.demo import GEOJSON, QUANTITIES, SENSOR_ENCODING, ObservedQuantity
-from tweeling.sensors.simulate import format_time
 
 SOURCE = "Luchtmeetnet"
 BASE_URL = CONNECTORS["luchtmeetnet"].base_url
@@ -257,6 +257,6 @@ def measurements_to_observations(rows: Sequence[Mapping[str, Any]]) -> dict[str,
         if value is None:
             continue
         key = datastream_key(str(row["station_number"]), str(row["formula"]))
-        moment = format_time(parse_time(str(row["timestamp_measured"])))
+        moment = format_instant(parse_time(str(row["timestamp_measured"])))
         out.setdefault(key, {})[moment] = {"phenomenonTime": moment, "result": float(value)}
     return {key: [observations[t] for t in sorted(observations)] for key, observations in out.items()}

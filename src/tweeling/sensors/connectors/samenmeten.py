@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from tweeling.core.errors import InvalidInputError
+from tweeling.core.times import format_instant
 from tweeling.sensors.connectors import (
     CONNECTORS,
     DEFAULT_TIMEOUT_S,
@@ -28,7 +29,6 @@ from tweeling.sensors.connectors import (
     fetch_json,
 )
 from tweeling.sensors.demo import GEOJSON, OM_MEASUREMENT, SENSOR_ENCODING
-from tweeling.sensors.simulate import format_time
 
 SOURCE = "RIVM Samen Meten"
 BASE_URL = CONNECTORS["samenmeten"].base_url
@@ -145,7 +145,7 @@ def fetch_observations(
         base_url,
         f"Datastreams({datastream_id})/Observations",
         {
-            "$filter": f"phenomenonTime gt {format_time(since)}",
+            "$filter": f"phenomenonTime gt {format_instant(since)}",
             "$orderby": "phenomenonTime asc",
             "$select": "@iot.id,phenomenonTime,resultTime,result",
             "$top": page_size,
