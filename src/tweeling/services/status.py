@@ -11,7 +11,6 @@ from typing import Any
 import tweeling
 from tweeling.core.errors import StoreError, TweelingError
 from tweeling.store import Store, open_store
-from tweeling.store.duckdb_store import DuckDBStore
 
 
 class StoreHandle:
@@ -45,13 +44,11 @@ class StoreHandle:
         """This thread's open store, connecting on first use."""
         store: Store | None = getattr(self._local, "store", None)
         if store is None:
-            url = self.url
-            if self._writable and url.startswith("duckdb://"):
-                primary = self.writer()
-                assert isinstance(primary, DuckDBStore)
-                store = primary.cursor_store()
-            else:
-                store = open_store(url, read_only=True)
+            if self._writable:
+                # the writer first: within one process, readers of an embedded store then share
+                # the writer's database (see DuckDBStore) instead of failing to open it again
+                self.writer()
+            store = open_store(self.url, read_only=True)
             self._local.store = store
             with self._lock:
                 self._opened.append(store)

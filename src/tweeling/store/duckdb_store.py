@@ -107,17 +107,6 @@ class DuckDBStore(Store):
         self._con.execute("SET TimeZone = 'UTC'")
         self.ensure_catalog()
 
-    def cursor_store(self) -> DuckDBStore:
-        """Another store on the same open database (own cursor and transactions, safe for another thread).
-
-        DuckDB allows one process to open a file once; threads share that instance through cursors.
-        """
-        store = DuckDBStore.__new__(DuckDBStore)
-        store.url, store.path, store.read_only, store._key = self.url, self.path, self.read_only, None
-        store._con = self._con.cursor()
-        store._prepare()
-        return store
-
     def bulk_insert(self, table: str, data: pa.Table) -> None:
         view = f"_bulk_{table}"
         self._con.register(view, data)
