@@ -56,14 +56,18 @@ class DemoSensors:
     observations: int
 
 
-def _datastream_keys(hub: SensorHub) -> dict[str, int]:
-    listing = hub.read("Datastreams", {"$select": "@iot.id,properties", "$top": "10000"})
+def keyed(datastreams: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """``tweeling_key`` → ``@iot.id`` of the stored Datastreams that carry one."""
     keys: dict[str, int] = {}
-    for datastream in listing["value"]:
+    for datastream in datastreams:
         key = (datastream.get("properties") or {}).get("tweeling_key")
         if key:
             keys[str(key)] = int(datastream["@iot.id"])
     return keys
+
+
+def _datastream_keys(hub: SensorHub) -> dict[str, int]:
+    return keyed(hub.read("Datastreams", {"$select": "@iot.id,properties", "$top": "10000"})["value"])
 
 
 def load_demo_sensors(
@@ -142,12 +146,7 @@ class SensorThingsClient:
 
     def keyed_datastreams(self) -> dict[str, int]:
         """``tweeling_key`` → ``@iot.id`` of the Datastreams that carry one."""
-        keys = {}
-        for datastream in self.datastreams():
-            key = (datastream.get("properties") or {}).get("tweeling_key")
-            if key:
-                keys[str(key)] = int(datastream["@iot.id"])
-        return keys
+        return keyed(self.datastreams())
 
     def post_observations(self, body: list[dict[str, Any]]) -> tuple[int, int]:
         """POST a dataArray body with a fresh idempotency key; (stored, refused) counts."""
@@ -170,11 +169,7 @@ def simulate(
     """
     datastreams = client.datastreams()
     streams = [s for d in datastreams if (s := stream_from_datastream(d)) is not None]
-    ids = {
-        str(d["properties"]["tweeling_key"]): int(d["@iot.id"])
-        for d in datastreams
-        if (d.get("properties") or {}).get("tweeling_key")
-    }
+    ids = keyed(datastreams)
     if not streams:
         raise InvalidInputError("the server has no simulated Datastreams; start it with `tweeling demo`")
     simulator = Simulator(streams, prepare_weather(read_demo_weather()), rate=rate, seed=seed)
