@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
@@ -136,18 +137,37 @@ def _ids(text: str | None, what: str) -> set[int] | None:
         ) from None
 
 
+@dataclass(eq=False)
+class _LiveClient:
+    """One connected live client: its event loop, its queue and what it asked for."""
+
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[tuple[str, dict[str, Any]]]
+    datastreams: set[int] | None
+    alerts: bool
+    observations: bool
+
+    def wants(self, kind: str, document: dict[str, Any]) -> bool:
+        """Whether this event passes the client's filter (checked before it is queued)."""
+        if (kind == "alert" and not self.alerts) or (kind == "observation" and not self.observations):
+            return False
+        stream_id = document.get("Datastream@iot.id", document.get("datastream_id"))
+        return self.datastreams is None or stream_id in self.datastreams
+
+
 class LiveFeed:
     """Fans the hub's committed observations and alerts out to connected live clients."""
 
     def __init__(self, hub: SensorHub) -> None:
         self.hub = hub
-        self.clients: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[tuple[str, dict[str, Any]]]]] = set()
+        self.clients: set[_LiveClient] = set()
         self.dropped = 0
 
     def _on_event(self, kind: str, document: dict[str, Any]) -> None:
-        for loop, queue in list(self.clients):
-            with contextlib.suppress(RuntimeError):  # that client's loop has closed
-                loop.call_soon_threadsafe(self._put, queue, kind, document)
+        for client in list(self.clients):
+            if client.wants(kind, document):
+                with contextlib.suppress(RuntimeError):  # that client's loop has closed
+                    client.loop.call_soon_threadsafe(self._put, client.queue, kind, document)
 
     def _put(
         self, queue: asyncio.Queue[tuple[str, dict[str, Any]]], kind: str, document: dict[str, Any]
@@ -161,8 +181,9 @@ class LiveFeed:
         self, datastreams: set[int] | None, alerts: bool, observations: bool
     ) -> AsyncIterator[bytes]:
         """Server-Sent Events: ``event: observation`` / ``event: alert`` with JSON data."""
-        queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(LIVE_QUEUE_SIZE)
-        client = (asyncio.get_running_loop(), queue)
+        client = _LiveClient(
+            asyncio.get_running_loop(), asyncio.Queue(LIVE_QUEUE_SIZE), datastreams, alerts, observations
+        )
         if not self.clients:  # listen only while someone watches: the hub then skips building events
             self.hub.add_listener(self._on_event)
         self.clients.add(client)
@@ -170,14 +191,9 @@ class LiveFeed:
             yield b": connected\n\n"
             while True:
                 try:
-                    kind, document = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                    kind, document = await asyncio.wait_for(client.queue.get(), HEARTBEAT_SECONDS)
                 except TimeoutError:
                     yield b": heartbeat\n\n"
-                    continue
-                if (kind == "alert" and not alerts) or (kind == "observation" and not observations):
-                    continue
-                stream_id = document.get("Datastream@iot.id", document.get("datastream_id"))
-                if datastreams is not None and stream_id not in datastreams:
                     continue
                 yield b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(document) + b"\n\n"
         finally:
