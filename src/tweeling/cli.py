@@ -1,4 +1,4 @@
-"""Command line: ``tweeling demo | serve | import | info | sensors simulate | sensors sync``.
+"""Command line: ``tweeling demo | serve | import | info | sensors ... | scenario run|validate|models``.
 
 Thin adapter over the service layer. Errors are printed as one line
 (``tweeling: error: ...``) with a non-zero exit code, never a traceback.
@@ -211,6 +211,62 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def cmd_scenario_run(args: argparse.Namespace) -> int:
+    """Run a scenario file on the twin and write its results (GeoParquet/GeoJSON/CSV + summary)."""
+    from tweeling.services.scenario_outputs import check_formats, write_outputs
+    from tweeling.services.scenarios import ScenarioService, read_scenario_file
+
+    formats = check_formats(args.format.split(","))
+    scenario = read_scenario_file(Path(args.file))
+    service = ScenarioService(_settings(args))
+    service.check_parameters(scenario)
+    started = time.perf_counter()
+    run = service.run(scenario, effects=not args.no_effects)
+    out = Path(args.out) if args.out else Path("results") / Path(args.file).stem
+    files = write_outputs(run, service.city().buildings, out, formats)
+    if args.save:
+        stored = service.save(scenario)
+        print(f"stored as scenario {stored['id']} version {stored['version']}")
+    print(run.summary(), end="")
+    print(f"\n{len(files)} files written to {out} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_scenario_validate(args: argparse.Namespace) -> int:
+    """Check a scenario file: its schema, and its interventions against the city."""
+    from tweeling.scenarios.apply import apply_interventions
+    from tweeling.services.scenarios import ScenarioService, read_scenario_file
+
+    scenario = read_scenario_file(Path(args.file))
+    service = ScenarioService(_settings(args))
+    service.check_parameters(scenario)
+    applied = apply_interventions(service.city(), scenario.interventions, scenario.crs)
+    touched = ", ".join(sorted(applied.change.fields)) or "nothing"
+    print(f"{args.file}: valid; {len(scenario.interventions)} intervention(s); changes {touched}")
+    return 0
+
+
+def cmd_scenario_models(args: argparse.Namespace) -> int:
+    """List the impact models with their indicators (or the full metadata as JSON)."""
+    from tweeling.scenarios.registry import load_registry
+    from tweeling.services.scenarios import describe_model
+
+    registry = load_registry()
+    if args.json:
+        models = [describe_model(model) for model in registry.models.values()]
+        print(json.dumps({"models": models, "unavailable": registry.unavailable}, indent=2, default=str))
+        return 0
+    for model in registry.models.values():
+        info = model.info
+        needs = f" (needs {', '.join(info.requires)})" if info.requires else ""
+        print(f"{info.id} {info.version}: {info.title}{needs}")
+        for indicator in info.indicators:
+            print(f"    {indicator.id} [{indicator.unit}] {indicator.title}")
+    for model_id, reason in registry.unavailable.items():
+        print(f"{model_id}: unavailable: {reason}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of all subcommands."""
     parser = argparse.ArgumentParser(
@@ -287,6 +343,24 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--hours", type=_positive_float, default=24.0, help="how far back (default 24 h)")
     sync.add_argument("--source-url", help="another address of the source's API (a mirror, or a test server)")
     sync.set_defaults(func=cmd_sensors_sync)
+
+    scenario = sub.add_parser("scenario", help="run and check scenarios (impact models)")
+    scenario_sub = scenario.add_subparsers(dest="scenario_command", required=True, metavar="ACTION")
+    run = with_store(scenario_sub.add_parser("run", help="run a scenario file and write the results"))
+    run.add_argument("file", help="scenario file (YAML or JSON)")
+    run.add_argument("--out", help="output folder (default results/<file name>)")
+    run.add_argument(
+        "--format", default="geoparquet,geojson,csv", help="comma-separated: geoparquet, geojson, csv"
+    )
+    run.add_argument("--no-effects", action="store_true", help="skip the per-intervention effects runs")
+    run.add_argument("--save", action="store_true", help="also store the scenario (versioned)")
+    run.set_defaults(func=cmd_scenario_run)
+    validate = with_store(scenario_sub.add_parser("validate", help="check a scenario file against the city"))
+    validate.add_argument("file", help="scenario file (YAML or JSON)")
+    validate.set_defaults(func=cmd_scenario_validate)
+    models = scenario_sub.add_parser("models", help="list the impact models and their indicators")
+    models.add_argument("--json", action="store_true", help="full metadata incl. the algorithm register")
+    models.set_defaults(func=cmd_scenario_models)
     return parser
 
 

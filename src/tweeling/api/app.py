@@ -18,7 +18,10 @@ from tweeling.api import html
 from tweeling.api.features import FParam, build_router, wants_html
 from tweeling.api.mqtt_bridge import MqttBridge
 from tweeling.api.problems import install_problem_handlers
+from tweeling.api.processes import build_processes_router
 from tweeling.api.sensorthings import STA_ROOT, LiveFeed, build_hub_router, build_sta_router
+from tweeling.services.jobs import JobManager
+from tweeling.services.scenarios import ScenarioService
 from tweeling.services.sensors import SensorHub
 from tweeling.services.settings import Settings, load_settings
 from tweeling.services.status import StoreHandle, check_health
@@ -45,6 +48,8 @@ def create_app(settings: Settings) -> FastAPI:
         base_url=settings.resolved_public_url + STA_ROOT,
     )
     feed = LiveFeed(hub)
+    scenarios = ScenarioService(settings)
+    jobs = JobManager(scenarios)
     bridge = MqttBridge(hub, settings.mqtt_url) if settings.mqtt_url else None
 
     @asynccontextmanager
@@ -55,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
         if bridge is not None:
             bridge.stop()
         hub.close()
+        jobs.close()
         sensor_stores.close()
         handle.close()
 
@@ -71,6 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.store = handle
     app.state.sensors = hub
+    app.state.scenarios = scenarios
     install_problem_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
@@ -98,7 +105,8 @@ def create_app(settings: Settings) -> FastAPI:
             "title": "Tweeling — digital twin of Dordrecht",
             "description": (
                 "Open-source digital twin of the city of Dordrecht (GM0505): every layer of the city model "
-                "through OGC API – Features; live sensors through OGC SensorThings API 1.1."
+                "through OGC API – Features; live sensors through OGC SensorThings API 1.1; scenario runs "
+                "of the impact models through OGC API – Processes."
             ),
             "version": tweeling.__version__,
             "links": [
@@ -135,6 +143,30 @@ def create_app(settings: Settings) -> FastAPI:
                 },
                 {"rel": "status", "type": "application/json", "title": "Health", "href": f"{base}/health"},
                 {
+                    "rel": "http://www.opengis.net/def/rel/ogc/1.0/processes",
+                    "type": "application/json",
+                    "title": "Processes: run scenarios",
+                    "href": f"{base}/processes",
+                },
+                {
+                    "rel": "http://www.opengis.net/def/rel/ogc/1.0/job-list",
+                    "type": "application/json",
+                    "title": "Scenario jobs",
+                    "href": f"{base}/jobs",
+                },
+                {
+                    "rel": "related",
+                    "type": "application/json",
+                    "title": "Stored scenarios",
+                    "href": f"{base}/scenarios",
+                },
+                {
+                    "rel": "related",
+                    "type": "application/json",
+                    "title": "Impact models and algorithm register",
+                    "href": f"{base}/models",
+                },
+                {
                     "rel": "service",
                     "type": "application/json",
                     "title": "Sensor hub: OGC SensorThings API 1.1",
@@ -155,6 +187,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(build_router(handle, BASE_PATH))
     app.include_router(build_hub_router(hub, feed, BASE_PATH))
     app.include_router(build_sta_router(hub, mqtt_url=settings.mqtt_url))
+    app.include_router(build_processes_router(scenarios, jobs, BASE_PATH))
 
     @app.get(f"{BASE_PATH}/health", summary="Health check", tags=["service"])
     def health() -> JSONResponse:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tweeling.api import html
+from tweeling.api.processes import PROCESSES_CONFORMANCE
 from tweeling.core.crs import CRS84_URI, SUPPORTED_CRS, OutputCrs
 from tweeling.core.errors import InvalidInputError
 from tweeling.services import features as service
@@ -40,6 +41,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+    *PROCESSES_CONFORMANCE,
 ]
 
 FParam = Annotated[

@@ -1,0 +1,270 @@
+"""OGC API – Processes 1.0 for scenario runs, plus stored scenarios and the model catalogue.
+
+- ``/v1/processes``, ``/v1/processes/run-scenario``: process list and description;
+  ``POST .../execution`` runs a scenario synchronously (200 with the results) or, with
+  ``Prefer: respond-async``, as a job (201, ``Location: /v1/jobs/{id}``).
+- ``/v1/jobs``, ``/v1/jobs/{id}``, ``/v1/jobs/{id}/results``, ``DELETE /v1/jobs/{id}``.
+- ``/v1/scenarios`` (list, create), ``/v1/scenarios/{id}`` (get, new version, delete),
+  ``/v1/scenarios/{id}/versions``, ``/v1/scenarios/{id}/copy``,
+  ``/v1/scenarios/compare?first=&second=``.
+- ``/v1/models``, ``/v1/models/{id}``: the impact models with their algorithm-register entries.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from tweeling.core.errors import InvalidInputError, NotFoundError
+from tweeling.scenarios.interventions import Scenario
+from tweeling.services.jobs import PROCESS_ID, JobManager
+from tweeling.services.scenarios import ScenarioService, describe_model, parse_scenario
+
+PROCESSES_CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/ogc-process-description",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/oas30",
+]
+
+JSON = "application/json"
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        raise InvalidInputError("the request has no body; send a JSON document")
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise InvalidInputError(f"the request body is not valid JSON ({error})") from None
+
+
+def _link(href: str, rel: str, title: str, media: str = JSON) -> dict[str, str]:
+    return {"href": href, "rel": rel, "type": media, "title": title}
+
+
+def build_processes_router(service: ScenarioService, jobs: JobManager, base_path: str) -> APIRouter:
+    """The routes above, over one scenario service and one job manager."""
+    router = APIRouter(prefix=base_path, tags=["OGC API – Processes (scenarios)"])
+
+    def base(request: Request) -> str:
+        return str(request.base_url).rstrip("/") + base_path
+
+    def summary(root: str) -> dict[str, Any]:
+        return {
+            "id": PROCESS_ID,
+            "title": "Run a scenario on the Dordrecht twin",
+            "description": (
+                "Apply a scenario's interventions to the baseline city, run every impact model (traffic, "
+                "air, noise, heat, proximity, demography, care, liveability) and return baseline, "
+                "scenario and difference of every indicator, with an effects table."
+            ),
+            "version": "1.0.0",
+            "jobControlOptions": ["sync-execute", "async-execute", "dismiss"],
+            "outputTransmission": ["value"],
+            "links": [_link(f"{root}/processes/{PROCESS_ID}", "self", "Process description")],
+        }
+
+    def job_document(record: dict[str, Any], root: str) -> dict[str, Any]:
+        href = f"{root}/jobs/{record['jobID']}"
+        links = [_link(href, "self", "Job status")]
+        if record["status"] == "successful":
+            links.append(
+                _link(f"{href}/results", "http://www.opengis.net/def/rel/ogc/1.0/results", "Results")
+            )
+        return {**record, "links": links}
+
+    def results_document(document: dict[str, Any], root: str, job_id: str | None = None) -> dict[str, Any]:
+        out = {"comparison": document, "summary": document["summary"]}
+        if job_id is not None:
+            out["files"] = [
+                _link(f"{root}/jobs/{job_id}/files/{name}", "enclosure", name, media)
+                for name, media in (
+                    ("buurten.geojson", "application/geo+json"),
+                    ("grid.geojson", "application/geo+json"),
+                    ("roads.geojson", "application/geo+json"),
+                    ("buildings.geojson", "application/geo+json"),
+                    ("buurten.parquet", "application/vnd.apache.parquet"),
+                    ("city.csv", "text/csv"),
+                    ("effects.csv", "text/csv"),
+                    ("summary.txt", "text/plain"),
+                )
+            ]
+        return out
+
+    @router.get("/processes", summary="Process list")
+    def processes(request: Request) -> JSONResponse:
+        root = base(request)
+        return JSONResponse(
+            {"processes": [summary(root)], "links": [_link(f"{root}/processes", "self", "Processes")]}
+        )
+
+    @router.get("/processes/{process_id}", summary="Process description")
+    def process(process_id: str, request: Request) -> JSONResponse:
+        if process_id != PROCESS_ID:
+            raise NotFoundError(f"no process {process_id!r}; processes: {PROCESS_ID}")
+        document = summary(base(request))
+        document["inputs"] = {
+            "scenario": {
+                "title": "Scenario",
+                "description": "A scenario document (name, baseline, interventions); or give scenario_id.",
+                "minOccurs": 0,
+                "schema": Scenario.model_json_schema(),
+            },
+            "scenario_id": {
+                "title": "Stored scenario",
+                "description": "Id of a stored scenario (latest version unless version is given).",
+                "minOccurs": 0,
+                "schema": {"type": "string"},
+            },
+            "version": {
+                "title": "Version of the stored scenario",
+                "minOccurs": 0,
+                "schema": {"type": "integer"},
+            },
+        }
+        document["outputs"] = {
+            "comparison": {
+                "title": "Baseline, scenario and difference of every citywide indicator; effects table",
+                "schema": {"type": "object", "contentMediaType": JSON},
+            },
+            "summary": {
+                "title": "Short text summary",
+                "schema": {"type": "string", "contentMediaType": "text/plain"},
+            },
+        }
+        return JSONResponse(document)
+
+    def scenario_from_inputs(body: Any) -> tuple[Scenario, str | None]:
+        if not isinstance(body, dict) or not isinstance(body.get("inputs"), dict):
+            raise InvalidInputError(
+                'send {"inputs": {"scenario": {...}}} or {"inputs": {"scenario_id": "..."}}'
+            )
+        inputs = body["inputs"]
+        if "scenario" in inputs:
+            return parse_scenario(inputs["scenario"]), None
+        if "scenario_id" in inputs:
+            version = inputs.get("version")
+            if version is not None and not isinstance(version, int):
+                raise InvalidInputError("inputs.version must be an integer")
+            return service.stored(str(inputs["scenario_id"]), version), str(inputs["scenario_id"])
+        raise InvalidInputError("inputs need scenario (a document) or scenario_id (a stored scenario)")
+
+    @router.post("/processes/{process_id}/execution", summary="Execute (sync, or async with Prefer)")
+    async def execute(process_id: str, request: Request) -> Response:
+        if process_id != PROCESS_ID:
+            raise NotFoundError(f"no process {process_id!r}; processes: {PROCESS_ID}")
+        scenario, scenario_id = scenario_from_inputs(await _body(request))
+        root = base(request)
+        if "respond-async" in request.headers.get("prefer", ""):
+            record = jobs.submit(scenario, scenario_id=scenario_id)
+            return JSONResponse(
+                job_document(record, root),
+                status_code=201,
+                headers={"Location": f"{root}/jobs/{record['jobID']}", "Preference-Applied": "respond-async"},
+            )
+        run = await run_in_threadpool(service.run, scenario)
+        return JSONResponse(results_document(run.as_document(), root))
+
+    @router.get("/jobs", summary="Job list")
+    def job_list(request: Request) -> JSONResponse:
+        root = base(request)
+        return JSONResponse(
+            {
+                "jobs": [job_document(r, root) for r in jobs.list()],
+                "links": [_link(f"{root}/jobs", "self", "Jobs")],
+            }
+        )
+
+    @router.get("/jobs/{job_id}", summary="Job status")
+    def job_status(job_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(job_document(jobs.status(job_id), base(request)))
+
+    @router.get("/jobs/{job_id}/results", summary="Job results")
+    def job_results(job_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(results_document(jobs.results(job_id), base(request), job_id))
+
+    @router.get("/jobs/{job_id}/files/{name}", summary="One result file of a job")
+    def job_file(job_id: str, name: str) -> FileResponse:
+        return FileResponse(jobs.result_file(job_id, name))
+
+    @router.delete("/jobs/{job_id}", summary="Dismiss a job")
+    def dismiss(job_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(job_document(jobs.dismiss(job_id), base(request)))
+
+    # -- stored scenarios --------------------------------------------------------------------
+
+    @router.get("/scenarios", summary="Stored scenarios")
+    def scenario_list(request: Request) -> JSONResponse:
+        root = base(request)
+        items = [
+            {**item, "links": [_link(f"{root}/scenarios/{item['id']}", "self", item["name"])]}
+            for item in service.catalogue()
+        ]
+        return JSONResponse({"scenarios": items, "links": [_link(f"{root}/scenarios", "self", "Scenarios")]})
+
+    @router.post("/scenarios", summary="Store a new scenario", status_code=201)
+    async def scenario_create(request: Request) -> JSONResponse:
+        body = await _body(request)
+        document = service.save(parse_scenario(body))
+        href = f"{base(request)}/scenarios/{document['id']}"
+        return JSONResponse(document, status_code=201, headers={"Location": href})
+
+    @router.get("/scenarios/compare", summary="Compare two stored scenarios (citywide indicators)")
+    def scenario_compare(first: str, second: str) -> JSONResponse:
+        table = service.compare(service.stored(first), service.stored(second))
+        rows = json.loads(table.reset_index().to_json(orient="records"))
+        return JSONResponse({"first": first, "second": second, "indicators": rows})
+
+    @router.get("/scenarios/{scenario_id}", summary="A stored scenario")
+    def scenario_get(scenario_id: str, version: int | None = None) -> JSONResponse:
+        return JSONResponse(service.get(scenario_id, version))
+
+    @router.put("/scenarios/{scenario_id}", summary="Store a new version of a scenario")
+    async def scenario_put(scenario_id: str, request: Request) -> JSONResponse:
+        body = await _body(request)
+        scenario = parse_scenario(body)
+        service.versions(scenario_id)
+        return JSONResponse(service.save(scenario, scenario_id))
+
+    @router.delete("/scenarios/{scenario_id}", summary="Delete a stored scenario", status_code=204)
+    def scenario_delete(scenario_id: str) -> Response:
+        service.delete(scenario_id)
+        return Response(status_code=204)
+
+    @router.get("/scenarios/{scenario_id}/versions", summary="Versions of a stored scenario")
+    def scenario_versions(scenario_id: str) -> JSONResponse:
+        return JSONResponse({"id": scenario_id, "versions": service.versions(scenario_id)})
+
+    @router.post("/scenarios/{scenario_id}/copy", summary="Copy a stored scenario", status_code=201)
+    def scenario_copy(scenario_id: str, request: Request, name: str | None = None) -> JSONResponse:
+        document = service.copy(scenario_id, name=name)
+        href = f"{base(request)}/scenarios/{document['id']}"
+        return JSONResponse(document, status_code=201, headers={"Location": href})
+
+    # -- models ---------------------------------------------------------------------------
+
+    @router.get("/models", summary="Impact models and their algorithm-register entries")
+    def models() -> JSONResponse:
+        return JSONResponse(
+            {
+                "models": [describe_model(model) for model in service.registry.models.values()],
+                "unavailable": service.registry.unavailable,
+            }
+        )
+
+    @router.get("/models/{model_id}", summary="One impact model")
+    def model(model_id: str) -> JSONResponse:
+        found = service.registry.models.get(model_id)
+        if found is None:
+            raise NotFoundError(f"no model {model_id!r}; models: {', '.join(service.registry.models)}")
+        return JSONResponse(describe_model(found))
+
+    return router

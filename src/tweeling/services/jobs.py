@@ -1,0 +1,149 @@
+"""Asynchronous scenario jobs with a persistent job store (OGC API – Processes job model).
+
+A job's status record (accepted → running → successful | failed, or dismissed) is a file beside
+the store, replaced atomically at each step, so job status survives a server restart; a job that
+was accepted or running when the server stopped is marked failed on the next start. Results
+(``result.json`` and the output files) are written to the job's folder before it is marked
+successful. One worker thread runs jobs in order: scenario runs are CPU-bound and the two cores
+are better used by one run at a time than by two competing ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tweeling.core.errors import NotFoundError, TweelingError
+from tweeling.scenarios.interventions import Scenario
+from tweeling.services.scenario_outputs import write_outputs
+from tweeling.services.scenarios import ScenarioService
+from tweeling.store.documents import DocumentStore, write_atomic
+
+log = logging.getLogger(__name__)
+
+PROCESS_ID = "run-scenario"
+FINISHED = ("successful", "failed", "dismissed")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class ResultNotReadyError(TweelingError):
+    """The job has not finished successfully (yet)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 404, "result-not-ready", "Result not ready")
+
+
+class JobManager:
+    """Submit scenario runs, follow their status and fetch their results."""
+
+    def __init__(self, service: ScenarioService, root: Path | None = None) -> None:
+        self.service = service
+        self.jobs = DocumentStore(root or service.settings.data_dir, "jobs")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenario-job")
+        self._recover()
+
+    def _recover(self) -> None:
+        for record in self.jobs.records():
+            if record["status"] not in FINISHED:
+                record.update(
+                    status="failed", message="the server stopped before the job finished", updated=_now()
+                )
+                self.jobs.put_record(record["jobID"], record)
+
+    def submit(self, scenario: Scenario, *, scenario_id: str | None = None) -> dict[str, Any]:
+        """Accept a job for ``scenario`` and start it in the background; returns its status record."""
+        job_id = uuid.uuid4().hex
+        record = {
+            "jobID": job_id,
+            "processID": PROCESS_ID,
+            "type": "process",
+            "status": "accepted",
+            "message": "waiting for a worker",
+            "created": _now(),
+            "updated": _now(),
+            "progress": 0,
+            "scenario": scenario.name,
+            "scenario_id": scenario_id,
+        }
+        self.jobs.save(job_id, {"scenario": scenario.model_dump(mode="json"), "scenario_id": scenario_id})
+        self.jobs.put_record(job_id, record)
+        self._executor.submit(self._execute, job_id, scenario)
+        return record
+
+    def _update(self, job_id: str, **changes: Any) -> None:
+        record = self.jobs.record(job_id)
+        if record["status"] == "dismissed":
+            return
+        record.update(changes, updated=_now())
+        self.jobs.put_record(job_id, record)
+
+    def _execute(self, job_id: str, scenario: Scenario) -> None:
+        if self.jobs.record(job_id)["status"] == "dismissed":
+            return
+        self._update(
+            job_id, status="running", started=_now(), message="running the impact models", progress=10
+        )
+        try:
+            run = self.service.run(scenario)
+            folder = self.jobs.files(job_id)
+            write_atomic(folder / "result.json", json.dumps(run.as_document()).encode())
+            write_outputs(run, self.service.city().buildings, folder, ("geoparquet", "geojson", "csv"))
+        except TweelingError as error:
+            self._update(job_id, status="failed", finished=_now(), message=error.message)
+            return
+        except Exception:
+            log.exception("scenario job %s failed", job_id)
+            self._update(
+                job_id, status="failed", finished=_now(), message="internal error while running the models"
+            )
+            return
+        self._update(job_id, status="successful", finished=_now(), message="done", progress=100)
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        """The status record of a job."""
+        try:
+            return self.jobs.record(job_id)
+        except NotFoundError:
+            raise NotFoundError(f"no job with id {job_id!r}") from None
+
+    def list(self) -> list[dict[str, Any]]:
+        """All job records, newest first."""
+        return sorted(self.jobs.records(), key=lambda record: record["created"], reverse=True)
+
+    def results(self, job_id: str) -> dict[str, Any]:
+        """The results document of a successful job."""
+        record = self.status(job_id)
+        if record["status"] != "successful":
+            raise ResultNotReadyError(f"job {job_id} is {record['status']}: {record.get('message', '')}")
+        document: dict[str, Any] = json.loads((self.jobs.files(job_id) / "result.json").read_bytes())
+        return document
+
+    def result_file(self, job_id: str, name: str) -> Path:
+        """One output file of a successful job (e.g. ``buurten.geojson``)."""
+        self.results(job_id)
+        folder = self.jobs.files(job_id)
+        path = folder / name
+        if "/" in name or name.startswith(".") or not path.is_file():
+            raise NotFoundError(f"job {job_id} has no result file {name!r}")
+        return path
+
+    def dismiss(self, job_id: str) -> dict[str, Any]:
+        """Dismiss a job: mark it dismissed and remove its results (a running job finishes unseen)."""
+        record = self.status(job_id)
+        record.update(status="dismissed", message="dismissed", updated=_now())
+        self.jobs.put_record(job_id, record)
+        for path in self.jobs.files(job_id).iterdir():
+            path.unlink()
+        return record
+
+    def close(self) -> None:
+        """Stop accepting jobs; waits for the running one."""
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,371 @@
+"""Scenario service: parse, store, run and compare scenarios; the one layer the API and CLI call.
+
+The baseline city is read from the store once per process and the engine caches the baseline
+model results, so a scenario run recomputes only what its interventions touch. Scenarios are
+stored as versioned documents (author, timestamps) beside the store; a failed run never changes
+a stored scenario.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from tweeling.core.errors import InvalidInputError, NotFoundError
+from tweeling.scenarios.apply import AppliedScenario, apply_interventions
+from tweeling.scenarios.city import CityState, city_from_layers
+from tweeling.scenarios.engine import Comparison, Engine, Evaluation
+from tweeling.scenarios.interventions import Scenario
+from tweeling.scenarios.model import ImpactModel
+from tweeling.scenarios.registry import Registry, load_registry
+from tweeling.services.settings import Settings
+from tweeling.store import open_store
+from tweeling.store.documents import DocumentStore, check_document_id
+
+CITY_LAYERS = ("buurten", "buildings", "roads", "road_nodes", "facilities", "green", "water", "weather")
+
+
+def load_city(store_url: str, year: int = 2021) -> CityState:
+    """The baseline city state from the twin's store."""
+    with open_store(store_url, read_only=True) as store:
+        missing = [name for name in CITY_LAYERS if not store.has_layer(name)]
+        if missing:
+            names = ", ".join(missing)
+            raise NotFoundError(
+                f"the store has no layer(s) {names}: run `tweeling demo` or `tweeling import` first"
+            )
+        return city_from_layers({name: store.read_layer(name) for name in CITY_LAYERS}, year)
+
+
+def describe_model(model: ImpactModel) -> dict[str, Any]:
+    """A model's metadata as JSON-ready data: indicators, parameters, method, register entry."""
+    info = model.info
+    return {
+        "id": info.id,
+        "version": info.version,
+        "title": info.title,
+        "description": info.description,
+        "requires": list(info.requires),
+        "reads": sorted(info.reads),
+        "indicators": [dataclasses.asdict(indicator) for indicator in info.indicators],
+        "parameters": [dataclasses.asdict(parameter) for parameter in model.parameters()],
+        "method": info.method,
+        "sources": list(info.sources),
+        "limitations": list(info.limitations),
+        "algorithm_register": info.register.as_dict(),
+    }
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def validation_problem(error: ValidationError, prefix: str = "") -> InvalidInputError:
+    """A pydantic validation error as one InvalidInputError naming every field."""
+    params = []
+    for item in error.errors():
+        location = prefix + ".".join(
+            f"[{part}]" if isinstance(part, int) else str(part) for part in item["loc"]
+        ).replace(".[", "[")
+        params.append({"name": location or "scenario", "reason": item["msg"]})
+    first = params[0]
+    message = f"invalid scenario: {first['name']}: {first['reason']}"
+    if len(params) > 1:
+        message += f" (and {len(params) - 1} more problem(s))"
+    return InvalidInputError(message, invalid_params=params)
+
+
+def parse_scenario(document: Mapping[str, Any] | str | bytes) -> Scenario:
+    """A scenario from a mapping or JSON/YAML text; InvalidInputError naming the field on failure."""
+    if isinstance(document, (str, bytes)):
+        try:
+            document = yaml.safe_load(document)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise InvalidInputError(f"the scenario is not valid YAML or JSON{where}") from None
+    if not isinstance(document, Mapping):
+        raise InvalidInputError("a scenario is a mapping with name, baseline and interventions")
+    try:
+        return Scenario.model_validate(dict(document))
+    except ValidationError as error:
+        raise validation_problem(error) from None
+
+
+def _label(index: int, item: Any) -> str:
+    return f"{index}: {item.type} '{item.name}'"
+
+
+@dataclass
+class ScenarioRun:
+    """A scenario run: the changed city, all model results, the comparison and the effects table.
+
+    ``effects``: one row per intervention (and "all interventions"), one column per domain, the
+    change of that domain's headline indicator (first citywide indicator of the domain).
+    """
+
+    scenario: Scenario
+    applied: AppliedScenario
+    evaluation: Evaluation
+    comparison: Comparison
+    effects: pd.DataFrame
+    headlines: dict[str, tuple[str, str]]
+    seconds: float
+
+    def summary(self) -> str:
+        """A short text summary for a report: interventions, headline effects, what ran."""
+        lines = [f"Scenario: {self.scenario.name}", f"Baseline: Dordrecht {self.scenario.baseline.year}"]
+        if self.scenario.description:
+            lines.append(self.scenario.description.strip())
+        lines.append("")
+        lines.append("Interventions:")
+        lines += [f"  {_label(i, item)}" for i, item in enumerate(self.scenario.interventions)] or [
+            "  (none)"
+        ]
+        lines.append("")
+        lines.append("Effects (scenario minus baseline, citywide):")
+        city = self.comparison.city
+        for domain, (indicator_id, unit) in self.headlines.items():
+            row = city.loc[indicator_id]
+            lines.append(
+                f"  {domain:<12} {row['title']}: {row['baseline']:.4g} -> {row['scenario']:.4g} {unit}"
+                f" ({row['difference']:+.3g})"
+            )
+        buurt = self.comparison.buurt
+        lines.append("")
+        lines.append("Largest changes per buurt:")
+        for domain, (indicator_id, unit) in self.headlines.items():
+            column = f"{indicator_id}_difference"
+            if column not in buurt.columns:
+                continue
+            changes = buurt[column].dropna()
+            changes = changes[changes.abs() > 1e-9]
+            if changes.empty:
+                continue
+            top = changes.abs().sort_values(ascending=False).index[:3]
+            text = ", ".join(f"{code} {changes[code]:+.3g}" for code in top)
+            lines.append(f"  {domain:<12} {indicator_id} ({unit}): {text}")
+        lines.append("")
+        recomputed = ", ".join(self.evaluation.recomputed) or "none"
+        lines.append(f"Models recomputed: {recomputed}; run time {self.seconds:.1f} s.")
+        lines.append(
+            "Inputs include estimated values (building heights, dwellings, residents) and assumed model"
+            " parameters; see docs/models/ for methods, sources and limits."
+        )
+        return "\n".join(lines) + "\n"
+
+    def as_document(self) -> dict[str, Any]:
+        """The citywide comparison and effects as JSON-ready data (for the API)."""
+        city = self.comparison.city.reset_index()
+        return {
+            "scenario": self.scenario.model_dump(mode="json"),
+            "city": json.loads(city.to_json(orient="records")),
+            "effects": {
+                "domains": {
+                    domain: {"indicator": ind, "unit": unit} for domain, (ind, unit) in self.headlines.items()
+                },
+                "rows": json.loads(self.effects.reset_index().to_json(orient="records")),
+            },
+            "recomputed": list(self.evaluation.recomputed),
+            "seconds": {
+                "total": round(self.seconds, 3),
+                **{k: round(v, 3) for k, v in self.evaluation.seconds.items()},
+            },
+            "summary": self.summary(),
+        }
+
+
+@dataclass
+class ScenarioService:
+    """Everything about scenarios, for the API, the CLI, the benchmarks and the tests."""
+
+    settings: Settings
+    city_loader: Callable[[], CityState] | None = None
+    registry: Registry = field(default_factory=load_registry)
+    _city: CityState | None = field(default=None, init=False)
+    _engine: Engine | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    @property
+    def documents(self) -> DocumentStore:
+        """The stored scenarios."""
+        return DocumentStore(self.settings.data_dir, "scenarios")
+
+    def city(self) -> CityState:
+        """The baseline city (read from the store on first use)."""
+        with self._lock:
+            if self._city is None:
+                loader = self.city_loader or (lambda: load_city(self.settings.resolved_store_url))
+                self._city = loader()
+            return self._city
+
+    def engine(self) -> Engine:
+        """The engine over the baseline city (baseline results cached inside)."""
+        city = self.city()
+        with self._lock:
+            if self._engine is None:
+                self._engine = Engine(self.registry, city)
+            return self._engine
+
+    def check_parameters(self, scenario: Scenario) -> None:
+        """Unknown models or parameter names in ``scenario.parameters`` → InvalidInputError."""
+        for model_id, overrides in scenario.parameters.items():
+            model = self.registry.models.get(model_id)
+            if model is None:
+                raise InvalidInputError(
+                    f"parameters: unknown model {model_id!r}; models: {', '.join(self.registry.models)}",
+                    invalid_params=[{"name": f"parameters.{model_id}", "reason": "unknown model"}],
+                )
+            try:
+                model.make_params(overrides)
+            except KeyError as error:
+                raise InvalidInputError(
+                    f"parameters.{model_id}: unknown parameter(s) {error.args[0]}",
+                    invalid_params=[{"name": f"parameters.{model_id}", "reason": "unknown parameter"}],
+                ) from None
+            except (TypeError, ValueError) as error:
+                raise InvalidInputError(f"parameters.{model_id}: {error}") from None
+
+    def run(self, scenario: Scenario, *, effects: bool = True) -> ScenarioRun:
+        """Apply, evaluate and compare a scenario; with ``effects`` also each intervention alone."""
+        started = time.perf_counter()
+        self.check_parameters(scenario)
+        engine = self.engine()
+        params = scenario.parameters
+        applied = apply_interventions(self.city(), scenario.interventions, scenario.crs)
+        evaluation, comparison = engine.run(applied.city, applied.change, params)
+        headlines = self._headlines(comparison)
+        combined = self._headline_changes(comparison, headlines)
+        rows = {"all interventions": combined}
+        if len(scenario.interventions) == 1:
+            rows = {_label(0, scenario.interventions[0]): combined}
+        elif effects and scenario.interventions:
+            for index, item in enumerate(scenario.interventions):
+                alone = apply_interventions(self.city(), [item], scenario.crs, offset=index)
+                _, single = engine.run(alone.city, alone.change, params)
+                rows[_label(index, item)] = self._headline_changes(single, headlines)
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.index.name = "intervention"
+        return ScenarioRun(
+            scenario, applied, evaluation, comparison, table, headlines, time.perf_counter() - started
+        )
+
+    @staticmethod
+    def _headlines(comparison: Comparison) -> dict[str, tuple[str, str]]:
+        headlines: dict[str, tuple[str, str]] = {}
+        for indicator_id, row in comparison.city.iterrows():
+            headlines.setdefault(str(row["domain"]), (str(indicator_id), str(row["unit"])))
+        return headlines
+
+    @staticmethod
+    def _headline_changes(
+        comparison: Comparison, headlines: Mapping[str, tuple[str, str]]
+    ) -> dict[str, float]:
+        differences = comparison.city["difference"].astype(float)
+        return {domain: float(differences[ind]) for domain, (ind, _) in headlines.items()}
+
+    # -- stored scenarios ------------------------------------------------------------------
+
+    def save(
+        self, scenario: Scenario, scenario_id: str | None = None, *, author: str | None = None
+    ) -> dict[str, Any]:
+        """Store ``scenario`` as a new scenario (or a new version of ``scenario_id``)."""
+        documents = self.documents
+        if scenario_id is None:
+            scenario_id = _slug(scenario.name)
+            if documents.exists(scenario_id):
+                scenario_id = f"{scenario_id[:90]}-{uuid.uuid4().hex[:8]}"
+        check_document_id(scenario_id, "scenario id")
+        created = _now()
+        if documents.exists(scenario_id):
+            created = documents.load(scenario_id, documents.versions(scenario_id)[0])["created"]
+        body: dict[str, Any] = {
+            "id": scenario_id,
+            "created": created,
+            "updated": _now(),
+            "author": author or scenario.author,
+            "scenario": scenario.model_dump(mode="json"),
+        }
+        body["version"] = documents.save(scenario_id, body)
+        return body
+
+    def get(self, scenario_id: str, version: int | None = None) -> dict[str, Any]:
+        """A stored scenario (latest version unless ``version``), with id, version, author, times."""
+        document = self.documents.load(scenario_id, version)
+        document["version"] = version or self.documents.versions(scenario_id)[-1]
+        return document
+
+    def stored(self, scenario_id: str, version: int | None = None) -> Scenario:
+        """A stored scenario as a validated :class:`Scenario`."""
+        return parse_scenario(self.get(scenario_id, version)["scenario"])
+
+    def catalogue(self) -> list[dict[str, Any]]:
+        """All stored scenarios (latest versions): id, name, author, version, created, updated."""
+        out = []
+        for scenario_id in self.documents.ids():
+            document = self.get(scenario_id)
+            out.append(
+                {
+                    "id": scenario_id,
+                    "name": document["scenario"]["name"],
+                    "author": document["author"],
+                    "version": document["version"],
+                    "created": document["created"],
+                    "updated": document["updated"],
+                }
+            )
+        return out
+
+    def versions(self, scenario_id: str) -> list[int]:
+        """Version numbers of a stored scenario."""
+        versions = self.documents.versions(scenario_id)
+        if not versions:
+            raise NotFoundError(f"no scenario with id {scenario_id!r}")
+        return versions
+
+    def copy(self, scenario_id: str, *, name: str | None = None, author: str | None = None) -> dict[str, Any]:
+        """A new stored scenario copied from the latest version of ``scenario_id``."""
+        source = self.stored(scenario_id)
+        copied = source.model_copy(update={"name": name or f"{source.name} (copy)"})
+        return self.save(copied, author=author or source.author)
+
+    def delete(self, scenario_id: str) -> None:
+        """Remove a stored scenario with all its versions."""
+        self.documents.delete(scenario_id)
+
+    def compare(self, first: Scenario, second: Scenario) -> pd.DataFrame:
+        """Citywide indicators of two scenarios side by side (both against the same baseline)."""
+        a = self.run(first, effects=False).comparison.city
+        b = self.run(second, effects=False).comparison.city
+        table = a[["title", "domain", "unit", "baseline"]].copy()
+        table["first"] = a["scenario"]
+        table["second"] = b["scenario"]
+        table["second_minus_first"] = b["scenario"] - a["scenario"]
+        return table
+
+
+def _slug(name: str) -> str:
+    text = "".join(ch if ch.isalnum() else "-" for ch in name.lower())
+    slug = "-".join(part for part in text.split("-") if part)[:100]
+    return slug if slug and slug[0].isalnum() else f"scenario-{slug}".strip("-")[:100]
+
+
+def read_scenario_file(path: Path) -> Scenario:
+    """A scenario from a YAML or JSON file; InvalidInputError with the reason on failure."""
+    try:
+        text = path.read_bytes()
+    except OSError as error:
+        raise InvalidInputError(f"cannot read {path}: {error.strerror}") from None
+    return parse_scenario(text)
