@@ -139,7 +139,8 @@ def main() -> int:
             runs.append(json.loads(output.strip().splitlines()[-1]))
             run = runs[-1]
             print(
-                f"run {number + 1}: load {run['load_s']:.2f} s, baseline {run['baseline_s']:.2f} s, peak {run['peak_rss_mb']:.0f} MB"
+                f"run {number + 1}: load {run['load_s']:.2f} s, baseline {run['baseline_s']:.2f} s, "
+                f"peak {run['peak_rss_mb']:.0f} MB"
             )
     best = min(runs, key=lambda run: run["baseline_s"])
     print("\nbaseline per model (best run, s):")
