@@ -118,7 +118,8 @@ def test_failed_job_says_why(client: TestClient) -> None:
         (b"{not json", "not valid JSON"),
         (b'{"inputs": {}}', "inputs need scenario"),
         (
-            b'{"inputs": {"scenario": {"name": "x", "interventions": [{"type": "facility", "action": "add"}]}}}',
+            b'{"inputs": {"scenario": {"name": "x", "interventions": '
+            b'[{"type": "facility", "action": "add"}]}}}',
             "facility_type and location",
         ),
     ],

@@ -60,7 +60,8 @@ def test_validate_accepts_every_example(demo_store_url: str, capsys) -> None:
             "interventions[0].housing_project.dwellings",
         ),
         (
-            "name: x\ncrs: EPSG:28992\ninterventions:\n  - {type: facility, action: remove, facility_id: 99999}\n",
+            "name: x\ncrs: EPSG:28992\ninterventions:\n"
+            "  - {type: facility, action: remove, facility_id: 99999}\n",
             "intervention 0 (facility 'facility'): facility_id: unknown facility_id 99999",
         ),
         ("name: x\nparameters: {traffic: {no_such_parameter: 1}}\n", "parameters.traffic: unknown parameter"),
