@@ -27,7 +27,7 @@ Reusable pieces for other models (care): :class:`ModeGraph`, :func:`build_mode_g
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, overload
 
 import geopandas as gpd
@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra
-from scipy.spatial import cKDTree
+from scipy.sparse.csgraph import dijkstra
 
 from tweeling.core.errors import InvalidInputError
 from tweeling.scenarios.city import CityState
+from tweeling.scenarios.impacts._network import ModeGraph, build_mode_graph
 from tweeling.scenarios.model import (
     AlgorithmRegisterEntry,
     ImpactModel,
@@ -51,8 +51,6 @@ from tweeling.scenarios.model import (
 
 Mode = Literal["walk", "bike"]
 
-MODE_COLUMNS: Mapping[str, str] = {"walk": "foot", "bike": "bicycle"}
-"""Travel mode -> the boolean column of ``roads`` that says whether a link is open to it."""
 
 KINDS: tuple[str, ...] = ("gp", "pharmacy", "supermarket", "school", "care_home", "green", "public_transport")
 """Facility kinds reported, in output order; ``green`` comes from the green layer, the others from
@@ -153,108 +151,6 @@ class ProximityParams:
         unit="bool",
         source="assumed: public_access is unknown (NA) for every polygon in the OSM data",
         description="Count green with unknown public_access as public (False is always left out).",
-    )
-
-
-@dataclass(frozen=True, eq=False)
-class ModeGraph:
-    """A routable graph of one travel mode.
-
-    ``matrix``: symmetric CSR matrix of link lengths (m) between graph vertices 0..n-1;
-    ``node_ids``: the ``road_nodes`` id of each vertex; ``xy``: vertex coordinates (m, RD);
-    ``points``: the vertices as shapely points.
-    """
-
-    mode: str
-    matrix: csr_matrix
-    node_ids: np.ndarray
-    xy: np.ndarray
-    points: np.ndarray = field(repr=False)
-    tree: cKDTree = field(repr=False)
-
-    @property
-    def size(self) -> int:
-        """Number of vertices."""
-        return int(self.node_ids.shape[0])
-
-    def snap(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest vertex of each point (x, y in m, RD) and the straight distance to it (m).
-
-        A point without coordinates (or an empty graph) gets vertex 0 and distance ``inf``.
-        """
-        points = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
-        vertex = np.zeros(points.shape[0], dtype=np.int64)
-        dist = np.full(points.shape[0], np.inf)
-        valid = np.isfinite(points).all(axis=1)
-        if valid.any() and self.size:
-            found_dist, found_vertex = self.tree.query(points[valid])
-            vertex[valid], dist[valid] = found_vertex, found_dist
-        return vertex, dist
-
-
-def build_mode_graph(
-    roads: pd.DataFrame,
-    road_nodes: gpd.GeoDataFrame,
-    mode: str = "walk",
-    *,
-    largest_component: bool = True,
-) -> ModeGraph:
-    """The graph of the links open to ``mode`` ("walk" or "bike"), weighted by ``length_m`` (m).
-
-    Links are two-way (``oneway`` applies to cars only); parallel links keep the shortest length.
-    With ``largest_component`` only the largest connected component is kept.
-    """
-    if mode not in MODE_COLUMNS:
-        raise InvalidInputError(
-            f"Unknown mode {mode!r}: use one of {', '.join(MODE_COLUMNS)}.",
-            invalid_params=[{"name": "mode", "reason": "unknown mode"}],
-        )
-    links = roads[roads[MODE_COLUMNS[mode]].astype("boolean").fillna(False).to_numpy(dtype=bool)]
-    node_index = pd.Index(road_nodes.index)
-    start = node_index.get_indexer(links["from_node"].to_numpy())
-    end = node_index.get_indexer(links["to_node"].to_numpy())
-    if (start < 0).any() or (end < 0).any():
-        raise InvalidInputError(
-            "Some roads refer to nodes that are not in road_nodes: rebuild the road graph."
-        )
-    length = links["length_m"].to_numpy(dtype=float)
-    if not np.isfinite(length).all() or (length < 0).any():
-        raise InvalidInputError("Road lengths must be finite and non-negative (length_m).")
-    keep = start != end
-    low, high, length = np.minimum(start, end)[keep], np.maximum(start, end)[keep], length[keep]
-    order = np.lexsort((length, high, low))
-    low, high, length = low[order], high[order], length[order]
-    first = np.ones(low.shape[0], dtype=bool)
-    first[1:] = (low[1:] != low[:-1]) | (high[1:] != high[:-1])
-    low, high, length = low[first], high[first], length[first]
-
-    n_all = len(node_index)
-    used = np.zeros(n_all, dtype=bool)
-    used[low] = True
-    used[high] = True
-    if largest_component and low.shape[0] > 0:
-        structure = csr_matrix((np.ones(low.shape[0]), (low, high)), shape=(n_all, n_all))
-        _, labels = connected_components(structure, directed=False)
-        sizes = np.bincount(labels[used])
-        used &= labels == int(np.argmax(sizes))
-    vertex_of = np.full(n_all, -1, dtype=np.int64)
-    vertex_of[used] = np.arange(int(used.sum()))
-    inside = used[low] & used[high]
-    rows, cols, length = vertex_of[low[inside]], vertex_of[high[inside]], length[inside]
-    size = int(used.sum())
-    matrix = csr_matrix(
-        (np.concatenate([length, length]), (np.concatenate([rows, cols]), np.concatenate([cols, rows]))),
-        shape=(size, size),
-    )
-    geometry = road_nodes.geometry.to_numpy()[used]
-    xy = np.column_stack([shapely.get_x(geometry), shapely.get_y(geometry)]).astype(float)
-    return ModeGraph(
-        mode=mode,
-        matrix=matrix,
-        node_ids=node_index.to_numpy()[used].astype(np.int64),
-        xy=xy,
-        points=geometry,
-        tree=cKDTree(xy if size else np.zeros((0, 2))),
     )
 
 

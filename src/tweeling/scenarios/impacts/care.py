@@ -27,11 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra
-from scipy.spatial import cKDTree
+from scipy.sparse.csgraph import dijkstra
 
 from tweeling.scenarios.city import CityState
+from tweeling.scenarios.impacts._network import build_mode_graph
 from tweeling.scenarios.impacts.demography import AGE_GROUPS, POP_COLUMNS, group_vector
 from tweeling.scenarios.model import (
     AlgorithmRegisterEntry,
@@ -183,36 +182,16 @@ def network_distances(
     nearest node of the largest connected part, and the snap distances are added. None when the city
     has no usable foot network (the caller falls back to Euclidean distance).
     """
-    roads, nodes = city.roads, city.road_nodes
-    if len(roads) == 0 or len(nodes) == 0:
+    if len(city.roads) == 0 or len(city.road_nodes) == 0:
         return None
-    foot = roads["foot"].to_numpy(bool) if "foot" in roads.columns else np.ones(len(roads), dtype=bool)
-    start = nodes.index.get_indexer(roads["from_node"].to_numpy())
-    end = nodes.index.get_indexer(roads["to_node"].to_numpy())
-    length = pd.to_numeric(roads["length_m"], errors="coerce").to_numpy(float)
-    keep = foot & (start >= 0) & (end >= 0) & (start != end) & np.isfinite(length)
-    if not keep.any():
+    graph = build_mode_graph(city.roads, city.road_nodes, "walk")
+    if graph.size == 0:
         return None
-    low, high = np.minimum(start, end)[keep], np.maximum(start, end)[keep]
-    edges = pd.DataFrame({"low": low, "high": high, "length": length[keep]})
-    edges = edges.groupby(["low", "high"], sort=False)["length"].min().reset_index()
-    size = len(nodes)
-    graph = csr_matrix(
-        (edges["length"].to_numpy(), (edges["low"].to_numpy(), edges["high"].to_numpy())), (size, size)
-    )
-    _, labels = connected_components(graph, directed=False)
-    used = np.zeros(size, dtype=bool)
-    used[edges["low"].to_numpy()] = True
-    used[edges["high"].to_numpy()] = True
-    largest = np.bincount(labels[used]).argmax()
-    candidates = np.flatnonzero(used & (labels == largest))
-    node_xy = shapely.get_coordinates(nodes.geometry.to_numpy()[candidates])
-    tree = cKDTree(node_xy)
-    facility_snap, facility_near = tree.query(facilities_xy)
-    point_snap, point_near = tree.query(points_xy)
-    sources, source_of = np.unique(candidates[facility_near], return_inverse=True)
-    reach = dijkstra(graph, directed=False, indices=sources, limit=limit_m)
-    along = reach[source_of][:, candidates[point_near]]
+    facility_vertex, facility_snap = graph.snap(facilities_xy[:, 0], facilities_xy[:, 1])
+    point_vertex, point_snap = graph.snap(points_xy[:, 0], points_xy[:, 1])
+    sources, source_of = np.unique(facility_vertex, return_inverse=True)
+    reach = dijkstra(graph.matrix, directed=False, indices=sources, limit=limit_m)
+    along = reach[source_of][:, point_vertex]
     return along + facility_snap[:, None] + point_snap[None, :]
 
 
