@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from tweeling.scenarios.city import CityChange, CityState
 from tweeling.scenarios.model import Indicator, ModelResult, Raster
@@ -24,6 +25,9 @@ from tweeling.scenarios.registry import Registry
 
 GRID_CELL_M = 100.0
 """Cell size (m) of the common comparison grid."""
+
+GRID_COLUMNS = 1_000_000
+"""Cell numbers are row * GRID_COLUMNS + col (more columns than any city grid has)."""
 
 ParameterSet = Mapping[str, Mapping[str, Any]]
 
@@ -45,11 +49,23 @@ class GridSpec:
     y_min: float
     cell_m: float
 
-    def cells(self, x: np.ndarray, y: np.ndarray) -> pd.MultiIndex:
-        """The (row, col) cell of each point."""
+    def flat_cells(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The cell number (row * COLUMNS + col) of each point (x, y in m, RD; broadcast together)."""
         rows = np.floor((np.asarray(y) - self.y_min) / self.cell_m).astype(np.int64)
         cols = np.floor((np.asarray(x) - self.x_min) / self.cell_m).astype(np.int64)
-        return pd.MultiIndex.from_arrays([rows, cols], names=["row", "col"])
+        return np.asarray(rows * GRID_COLUMNS + cols)
+
+    def row_col(self, cells: np.ndarray) -> pd.MultiIndex:
+        """Cell numbers as a (row, col) index."""
+        return pd.MultiIndex.from_arrays([cells // GRID_COLUMNS, cells % GRID_COLUMNS], names=["row", "col"])
+
+    @staticmethod
+    def cell_means(cells: np.ndarray, values: np.ndarray) -> pd.Series:
+        """Mean of ``values`` per cell number (a Series indexed by cell number)."""
+        found, inverse = np.unique(cells, return_inverse=True)
+        sums = np.bincount(inverse, weights=values, minlength=found.size)
+        counts = np.bincount(inverse, minlength=found.size)
+        return pd.Series(sums / counts, index=found)
 
 
 @dataclass
@@ -91,6 +107,8 @@ class Engine:
             GRID_CELL_M,
         )
         self._baselines: dict[str, Evaluation] = {}
+        self._cells: dict[int, tuple[object, pd.Series]] = {}
+        self._baseline_grid: dict[tuple[int, str, str], tuple[Evaluation, pd.Series | None]] = {}
 
     def indicators(self) -> list[tuple[str, Indicator]]:
         """(model id, indicator) of every model in run order."""
@@ -198,6 +216,23 @@ class Engine:
             columns[f"{indicator.id}_difference"] = after - before
         return pd.DataFrame(columns)
 
+    def _building_cells(self, city: CityState) -> pd.Series:
+        """The grid cell of every building's centroid, as a flat cell number (computed once per state)."""
+        buildings = city.buildings
+        cached = self._cells.get(id(buildings))
+        if cached is not None and cached[0] is buildings:
+            return cached[1]
+        centroids = shapely.centroid(buildings.geometry.to_numpy())
+        cells = pd.Series(
+            self.grid_spec.flat_cells(shapely.get_x(centroids), shapely.get_y(centroids)),
+            index=buildings.index,
+        )
+        self._cells = {
+            key: value for key, value in self._cells.items() if value[0] is self.baseline_city.buildings
+        }
+        self._cells[id(buildings)] = (buildings, cells)
+        return cells
+
     def _grid_values(self, result: ModelResult, city: CityState, indicator: Indicator) -> pd.Series | None:
         """An indicator on the 100 m grid: raster block means, or means over building centroids."""
         if result.raster is not None and indicator.id in result.raster.values:
@@ -206,16 +241,21 @@ class Engine:
         if frame is None or indicator.id not in frame.columns:
             return None
         values = frame[indicator.id].astype(float).dropna()
-        centroids = city.buildings.geometry.reindex(values.index).centroid
-        cells = self.grid_spec.cells(centroids.x.to_numpy(), centroids.y.to_numpy())
-        return pd.Series(values.to_numpy(), index=cells).groupby(level=["row", "col"]).mean()
+        cells = self._building_cells(city).reindex(values.index).to_numpy()
+        return self.grid_spec.cell_means(cells, values.to_numpy())
 
     def _grid(self, base: Evaluation, scenario: Evaluation, scenario_city: CityState) -> pd.DataFrame:
         columns: dict[str, pd.Series] = {}
         for model_id, indicator in self.indicators():
             if "grid" not in indicator.levels and "buildings" not in indicator.levels:
                 continue
-            before = self._grid_values(base.results[model_id], self.baseline_city, indicator)
+            key = (id(base), model_id, indicator.id)
+            if key not in self._baseline_grid:
+                self._baseline_grid[key] = (
+                    base,
+                    self._grid_values(base.results[model_id], self.baseline_city, indicator),
+                )
+            before = self._baseline_grid[key][1]
             if before is None:
                 continue
             after: pd.Series | None = before
@@ -229,7 +269,7 @@ class Engine:
             columns[f"{indicator.id}_difference"] = after - before
         frame = pd.DataFrame(columns)
         if not frame.empty:
-            frame.index = frame.index.set_names(["row", "col"])
+            frame.index = self.grid_spec.row_col(frame.index.to_numpy())
         return frame
 
     def run(
@@ -243,7 +283,9 @@ class Engine:
 def raster_to_grid(raster: Raster, name: str, grid: GridSpec) -> pd.Series:
     """Mean of a fine raster's cells within each cell of the common grid (NaN cells ignored)."""
     values = np.asarray(raster.values[name], dtype=float)
-    x, y = raster.cell_centres()
+    rows, cols = raster.shape
+    xs = raster.x_min + (np.arange(cols) + 0.5) * raster.cell_m
+    ys = raster.y_max - (np.arange(rows) + 0.5) * raster.cell_m
+    cells = grid.flat_cells(xs[None, :], ys[:, None])
     mask = np.isfinite(values)
-    cells = grid.cells(x[mask], y[mask])
-    return pd.Series(values[mask], index=cells).groupby(level=["row", "col"]).mean()
+    return grid.cell_means(cells[mask], values[mask])
