@@ -104,6 +104,38 @@ def parse_scenario(document: Mapping[str, Any] | str | bytes) -> Scenario:
         raise validation_problem(error) from None
 
 
+HEADLINES = {
+    "traffic": "vehicle_km_day",
+    "air": "no2_ugm3",
+    "noise": "dwellings_above_55db",
+    "heat": "dwellings_pet_above_41",
+    "proximity": "share_within_1000m_gp",
+    "demography": "share_65_plus",
+    "care": "nursing_home_shortfall",
+    "liveability": "liveability_score",
+}
+"""The indicator that stands for each domain in the effects table (else the domain's first one)."""
+
+SUMMARY_ROWS_PER_DOMAIN = 4
+
+
+def _number(value: float, *, signed: bool = False) -> str:
+    """A number as a report shows it: thousands separated, about three significant digits."""
+    sign = "+" if signed else ""
+    size = abs(value)
+    if size >= 100:
+        return f"{value:{sign},.0f}"
+    if size >= 1:
+        return f"{value:{sign},.2f}".rstrip("0").rstrip(".")
+    return f"{value:{sign}.2g}"
+
+
+def _name(names: pd.Series | None, code: str) -> str:
+    if names is None or code not in names.index or pd.isna(names[code]):
+        return ""
+    return f" {names[code]}"
+
+
 def _label(index: int, item: Any) -> str:
     return f"{index}: {item.type} '{item.name}'"
 
@@ -135,15 +167,29 @@ class ScenarioRun:
             "  (none)"
         ]
         lines.append("")
-        lines.append("Effects (scenario minus baseline, citywide):")
+        lines.append("Effects, citywide (baseline -> scenario, difference):")
         city = self.comparison.city
-        for domain, (indicator_id, unit) in self.headlines.items():
-            row = city.loc[indicator_id]
-            lines.append(
-                f"  {domain:<12} {row['title']}: {row['baseline']:.4g} -> {row['scenario']:.4g} {unit}"
-                f" ({row['difference']:+.3g})"
-            )
+        changed = city[city["difference"].abs() > 1e-9]
+        records = city.to_dict("index")
+        for domain, (headline, _) in self.headlines.items():
+            rows = changed[changed["domain"] == domain]
+            if rows.empty:
+                lines.append(f"  {domain:<12} no change")
+                continue
+            ordered = [headline] if headline in rows.index else []
+            ordered += [name for name in rows.index if name != headline][
+                : SUMMARY_ROWS_PER_DOMAIN - len(ordered)
+            ]
+            for number, name in enumerate(ordered):
+                label = domain if number == 0 else ""
+                row = records[name]
+                before, after = float(row["baseline"]), float(row["scenario"])
+                lines.append(
+                    f"  {label:<12} {row['title']}: {_number(before)} -> {_number(after)}"
+                    f" {row['unit']} ({_number(after - before, signed=True)})"
+                )
         buurt = self.comparison.buurt
+        names = self.applied.city.buurten.get("bu_naam")
         lines.append("")
         lines.append("Largest changes per buurt:")
         for domain, (indicator_id, unit) in self.headlines.items():
@@ -155,7 +201,9 @@ class ScenarioRun:
             if changes.empty:
                 continue
             top = changes.abs().sort_values(ascending=False).index[:3]
-            text = ", ".join(f"{code} {changes[code]:+.3g}" for code in top)
+            text = ", ".join(
+                f"{code}{_name(names, code)} {_number(changes[code], signed=True)}" for code in top
+            )
             lines.append(f"  {domain:<12} {indicator_id} ({unit}): {text}")
         lines.append("")
         recomputed = ", ".join(self.evaluation.recomputed) or "none"
@@ -264,9 +312,13 @@ class ScenarioService:
 
     @staticmethod
     def _headlines(comparison: Comparison) -> dict[str, tuple[str, str]]:
+        city = comparison.city
         headlines: dict[str, tuple[str, str]] = {}
-        for indicator_id, row in comparison.city.iterrows():
-            headlines.setdefault(str(row["domain"]), (str(indicator_id), str(row["unit"])))
+        for indicator_id, row in city.iterrows():
+            domain = str(row["domain"])
+            preferred = HEADLINES.get(domain, "")
+            chosen = preferred if preferred in city.index else str(indicator_id)
+            headlines.setdefault(domain, (chosen, str(city.loc[chosen, "unit"])))
         return headlines
 
     @staticmethod
