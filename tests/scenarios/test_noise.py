@@ -274,13 +274,14 @@ def test_straight_road_loses_about_3_db_per_doubling(straight_road: tuple[CitySt
     assert 8.0 < levels.loc[100, "lden_db"] - levels.loc[100, "lnight_db"] < 10.5
 
 
-def test_doubling_the_traffic_adds_3_db_and_silence_gives_nan() -> None:
+def test_doubling_the_traffic_adds_3_db_and_silence_gives_the_background() -> None:
     city = toy_city([(0.0, 10.0)])
     base = noise.run(city, toy_traffic(10_000.0), PARAMS).objects["buildings"].loc[100, "lden_db"]
     double = noise.run(city, toy_traffic(20_000.0), PARAMS).objects["buildings"].loc[100, "lden_db"]
     assert double - base == pytest.approx(10 * math.log10(2), abs=0.01)
     silent = noise.run(city, toy_traffic(0.0), PARAMS)
-    assert np.isnan(silent.objects["buildings"].loc[100, "lden_db"])
+    assert silent.objects["buildings"].loc[100, "lden_db"] == pytest.approx(PARAMS.background_lden_db)
+    assert silent.objects["buildings"].loc[100, "lnight_db"] == pytest.approx(PARAMS.background_lden_db - 8)
     assert np.isnan(silent.objects["roads"].loc[1, "emission_lden_db"])
     assert silent.city["dwellings_above_55db"] == 0.0
 

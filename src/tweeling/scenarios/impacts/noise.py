@@ -122,6 +122,13 @@ class NoiseParams:
         description="A link is computed up to the distance where it alone, as a long unscreened "
         "road, would give this Lden (capped at max_distance_m)",
     )
+    background_lden_db: float = param(
+        35.0,
+        unit="dB Lden",
+        source=_assumed("a quiet residential background of distant traffic below the per-link cutoff"),
+        description="Background level added (energetically) at every dwelling facade, so that a dwelling "
+        "no road reaches (e.g. in a car-free zone) counts as quiet rather than unknown; Lnight 8 dB lower",
+    )
     segment_length_m: float = param(
         25.0,
         unit="m",
@@ -1076,8 +1083,8 @@ def receptor_rows(buildings: pd.DataFrame) -> np.ndarray:
 def _aggregate(buildings: pd.DataFrame, level: np.ndarray) -> tuple[pd.DataFrame, dict[str, float]]:
     """Dwelling counts above 55/65 dB and the dwelling-weighted mean Lden, per buurt and citywide.
 
-    A dwelling building without a level (no road within reach) counts as below both thresholds and is
-    left out of the mean.
+    A dwelling building without a level counts as below both thresholds and is left out of the mean
+    (``run`` adds ``background_lden_db`` everywhere, so this applies to direct callers only).
     """
     dwellings = buildings["dwellings_est"].to_numpy(float)
     has = np.isfinite(level)
@@ -1205,6 +1212,10 @@ def facade_energy(
     return out
 
 
+LDEN_MINUS_LNIGHT_BACKGROUND_DB = 8.0
+"""Lden minus Lnight of the background level (typical of road traffic with 1 %/h at night; assumed)."""
+
+
 def run(city: CityState, upstream: Mapping[str, ModelResult], params: NoiseParams) -> ModelResult:
     """Lden and Lnight at dwelling facades from the traffic model's volumes (see module docstring)."""
     emissions = link_emissions(_daily_volumes(city, upstream), params)
@@ -1216,7 +1227,10 @@ def run(city: CityState, upstream: Mapping[str, ModelResult], params: NoiseParam
     energy = facade_energy(city, emissions, rows, params)
     with np.errstate(divide="ignore"):
         levels = 10.0 * np.log10(energy.max(axis=1))
-    levels[~np.isfinite(levels)] = np.nan
+    background = np.array(
+        [params.background_lden_db, params.background_lden_db - LDEN_MINUS_LNIGHT_BACKGROUND_DB]
+    )
+    levels = energetic_sum(np.nan_to_num(levels, nan=-np.inf), background)
     lden_out = np.full(len(buildings), np.nan)
     lnight_out = np.full(len(buildings), np.nan)
     lden_out[rows], lnight_out[rows] = levels[:, 0], levels[:, 1]
