@@ -245,6 +245,7 @@ class ScenarioService:
     _city: CityState | None = field(default=None, init=False)
     _engine: Engine | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _run_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @property
     def documents(self) -> DocumentStore:
@@ -287,7 +288,15 @@ class ScenarioService:
                 raise InvalidInputError(f"parameters.{model_id}: {error}") from None
 
     def run(self, scenario: Scenario, *, effects: bool = True) -> ScenarioRun:
-        """Apply, evaluate and compare a scenario; with ``effects`` also each intervention alone."""
+        """Apply, evaluate and compare a scenario; with ``effects`` also each intervention alone.
+
+        Runs one at a time per process: they are CPU-bound, and the engine's caches are not shared
+        between threads.
+        """
+        with self._run_lock:
+            return self._run(scenario, effects=effects)
+
+    def _run(self, scenario: Scenario, *, effects: bool) -> ScenarioRun:
         started = time.perf_counter()
         self.check_parameters(scenario)
         engine = self.engine()
