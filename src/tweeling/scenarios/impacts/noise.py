@@ -36,6 +36,7 @@ import shapely
 
 from tweeling.core.errors import InvalidInputError
 from tweeling.scenarios.city import CityState
+from tweeling.scenarios.impacts._raster import Grid, rasterize_mask
 from tweeling.scenarios.model import (
     AlgorithmRegisterEntry,
     ImpactModel,
@@ -914,46 +915,6 @@ def _propagate(
             out[b, k, 1] += w * e_night
 
 
-@numba.njit(cache=True)
-def _burn(
-    xy: np.ndarray, ring_start: np.ndarray, polygon_start: np.ndarray, origin: np.ndarray, mask: np.ndarray
-) -> None:
-    """Set the cells of ``mask`` whose centres lie inside a polygon (even-odd rule over its rings).
-
-    ``origin``: x0, y0 (south-west corner) and cell size of the mask (m)."""
-    x0, y0, cell = origin[0], origin[1], origin[2]
-    rows, cols = mask.shape
-    crossings = np.empty(xy.shape[0] + 1)
-    for poly in range(polygon_start.shape[0] - 1):
-        first, last = ring_start[polygon_start[poly]], ring_start[polygon_start[poly + 1]]
-        if last - first < 4:
-            continue
-        y_low, y_high = xy[first, 1], xy[first, 1]
-        for v in range(first, last):
-            y_low, y_high = min(y_low, xy[v, 1]), max(y_high, xy[v, 1])
-        row_first = max(0, int(np.ceil((y_low - y0) / cell - 0.5)))
-        row_stop = min(rows, int(np.ceil((y_high - y0) / cell - 0.5)))
-        for row in range(row_first, row_stop):
-            yc = y0 + (row + 0.5) * cell
-            n = 0
-            for ring in range(polygon_start[poly], polygon_start[poly + 1]):
-                for v in range(ring_start[ring], ring_start[ring + 1] - 1):
-                    ya, yb = xy[v, 1], xy[v + 1, 1]
-                    if (ya <= yc < yb) or (yb <= yc < ya):
-                        x = xy[v, 0] + (yc - ya) * (xy[v + 1, 0] - xy[v, 0]) / (yb - ya)
-                        i = n
-                        while i > 0 and crossings[i - 1] > x:
-                            crossings[i] = crossings[i - 1]
-                            i -= 1
-                        crossings[i] = x
-                        n += 1
-            for i in range(0, n - 1, 2):
-                col_first = max(0, int(np.ceil((crossings[i] - x0) / cell - 0.5)))
-                col_stop = min(cols, int(np.ceil((crossings[i + 1] - x0) / cell - 0.5)))
-                for col in range(col_first, col_stop):
-                    mask[row, col] = True
-
-
 @dataclass(frozen=True)
 class BuildingMask:
     """Building cells on a grid: ``cells[row, col]``; ``origin``: x0, y0 of the south-west corner and
@@ -966,19 +927,14 @@ class BuildingMask:
 def building_mask(
     polygons: np.ndarray, bounds: tuple[float, float, float, float], cell_m: float
 ) -> BuildingMask:
-    """Rasterise polygons (shapely array, with holes) by cell centres over ``bounds`` (m)."""
+    """Rasterise polygons (shapely array, with holes) by cell centres over ``bounds`` (m), row 0 south
+    (the shared scanline rasteriser of ``_raster``, flipped)."""
     x0, y0 = bounds[0] - cell_m, bounds[1] - cell_m
     cols = int(np.ceil((bounds[2] - x0) / cell_m)) + 2
     rows = int(np.ceil((bounds[3] - y0) / cell_m)) + 2
-    cells = np.zeros((rows, cols), dtype=np.bool_)
+    north_up = Grid(x0, y0 + rows * cell_m, cell_m, rows, cols)
+    cells = np.ascontiguousarray(rasterize_mask(polygons, north_up)[::-1])
     origin = np.array([x0, y0, cell_m])
-    rings, polygon_of_ring = shapely.get_rings(polygons, return_index=True)
-    xy, ring_of_point = shapely.get_coordinates(rings, return_index=True)
-    ring_start = np.zeros(len(rings) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ring_of_point, minlength=len(rings)), out=ring_start[1:])
-    polygon_start = np.zeros(len(polygons) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(polygon_of_ring, minlength=len(polygons)), out=polygon_start[1:])
-    _burn(np.ascontiguousarray(xy), ring_start, polygon_start, origin, cells)
     return BuildingMask(cells=cells, origin=origin)
 
 
