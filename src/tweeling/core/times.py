@@ -51,3 +51,8 @@ def format_time_or_interval(start: datetime | None, end: datetime | None) -> str
     if end is None:
         return format_instant(start)
     return f"{format_instant(start)}/{format_instant(end)}"
+
+
+def now_stamp() -> str:
+    """The current time as ``2026-11-23T15:04:05Z`` (UTC, seconds): for record timestamps."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

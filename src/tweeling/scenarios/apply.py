@@ -57,9 +57,8 @@ def _invalid(index: int, item: Intervention, field: str, reason: str) -> Invalid
     return InvalidInputError(message, invalid_params=[{"name": name, "reason": reason}])
 
 
-def to_rd(geometry: Geometry, crs: str) -> BaseGeometry:
-    """A GeoJSON geometry in the scenario's CRS as a shapely geometry in EPSG:28992 (m)."""
-    geom = shape(geometry.model_dump())
+def to_rd(geom: BaseGeometry, crs: str) -> BaseGeometry:
+    """A geometry in the scenario's CRS as a shapely geometry in EPSG:28992 (m)."""
     if crs == "EPSG:28992":
         return geom
     forward = transformer(4326, 28992)
@@ -90,7 +89,6 @@ class _Applier:
         """The geometry in RD, checked: valid, non-empty, inside the municipality."""
         try:
             raw = shape(geometry.model_dump())
-            geom = to_rd(geometry, self.crs)
         except (ValueError, TypeError, IndexError, AttributeError) as error:
             raise _invalid(index, item, field, f"not a valid GeoJSON geometry ({error})") from None
         if self.crs == "EPSG:4326" and not raw.is_empty:
@@ -98,6 +96,7 @@ class _Applier:
             if lon_min < -180 or lon_max > 180 or lat_min < -90 or lat_max > 90:
                 reason = "lies outside the municipality of Dordrecht (coordinates read as EPSG:4326 lon/lat; "
                 raise _invalid(index, item, field, reason + "set crs: EPSG:28992 for RD metres)")
+        geom = to_rd(raw, self.crs)
         if geom.is_empty:
             raise _invalid(index, item, field, "geometry is empty")
         if not geom.is_valid:

@@ -10,7 +10,6 @@ are better used by one run at a time than by two competing ones.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import uuid
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tweeling.core.errors import NotFoundError, TweelingError
+from tweeling.core.times import now_stamp
 from tweeling.scenarios.interventions import Scenario
 from tweeling.services.scenario_outputs import write_outputs
 from tweeling.services.scenarios import ScenarioService
@@ -28,10 +28,6 @@ log = logging.getLogger(__name__)
 
 PROCESS_ID = "run-scenario"
 FINISHED = ("successful", "failed", "dismissed")
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class ResultNotReadyError(TweelingError):
@@ -54,7 +50,7 @@ class JobManager:
         for record in self.jobs.records():
             if record["status"] not in FINISHED:
                 record.update(
-                    status="failed", message="the server stopped before the job finished", updated=_now()
+                    status="failed", message="the server stopped before the job finished", updated=now_stamp()
                 )
                 self.jobs.put_record(record["jobID"], record)
 
@@ -67,8 +63,8 @@ class JobManager:
             "type": "process",
             "status": "accepted",
             "message": "waiting for a worker",
-            "created": _now(),
-            "updated": _now(),
+            "created": now_stamp(),
+            "updated": now_stamp(),
             "progress": 0,
             "scenario": scenario.name,
             "scenario_id": scenario_id,
@@ -82,14 +78,14 @@ class JobManager:
         record = self.jobs.record(job_id)
         if record["status"] == "dismissed":
             return
-        record.update(changes, updated=_now())
+        record.update(changes, updated=now_stamp())
         self.jobs.put_record(job_id, record)
 
     def _execute(self, job_id: str, scenario: Scenario) -> None:
         if self.jobs.record(job_id)["status"] == "dismissed":
             return
         self._update(
-            job_id, status="running", started=_now(), message="running the impact models", progress=10
+            job_id, status="running", started=now_stamp(), message="running the impact models", progress=10
         )
         try:
             run = self.service.run(scenario)
@@ -97,15 +93,18 @@ class JobManager:
             write_atomic(folder / "result.json", json.dumps(run.as_document()).encode())
             write_outputs(run, self.service.city().buildings, folder, ("geoparquet", "geojson", "csv"))
         except TweelingError as error:
-            self._update(job_id, status="failed", finished=_now(), message=error.message)
+            self._update(job_id, status="failed", finished=now_stamp(), message=error.message)
             return
         except Exception:
             log.exception("scenario job %s failed", job_id)
             self._update(
-                job_id, status="failed", finished=_now(), message="internal error while running the models"
+                job_id,
+                status="failed",
+                finished=now_stamp(),
+                message="internal error while running the models",
             )
             return
-        self._update(job_id, status="successful", finished=_now(), message="done", progress=100)
+        self._update(job_id, status="successful", finished=now_stamp(), message="done", progress=100)
 
     def status(self, job_id: str) -> dict[str, Any]:
         """The status record of a job."""
@@ -138,7 +137,7 @@ class JobManager:
     def dismiss(self, job_id: str) -> dict[str, Any]:
         """Dismiss a job: mark it dismissed and remove its results (a running job finishes unseen)."""
         record = self.status(job_id)
-        record.update(status="dismissed", message="dismissed", updated=_now())
+        record.update(status="dismissed", message="dismissed", updated=now_stamp())
         self.jobs.put_record(job_id, record)
         for path in self.jobs.files(job_id).iterdir():
             path.unlink()

@@ -9,7 +9,6 @@ a stored scenario.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import threading
 import time
@@ -24,6 +23,7 @@ import yaml
 from pydantic import ValidationError
 
 from tweeling.core.errors import InvalidInputError, NotFoundError
+from tweeling.core.times import now_stamp
 from tweeling.scenarios.apply import AppliedScenario, apply_interventions
 from tweeling.scenarios.city import CityState, city_from_layers
 from tweeling.scenarios.engine import Comparison, Engine, Evaluation
@@ -66,10 +66,6 @@ def describe_model(model: ImpactModel) -> dict[str, Any]:
         "limitations": list(info.limitations),
         "algorithm_register": info.register.as_dict(),
     }
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def validation_problem(error: ValidationError, prefix: str = "") -> InvalidInputError:
@@ -349,13 +345,13 @@ class ScenarioService:
             if documents.exists(scenario_id):
                 scenario_id = f"{scenario_id[:90]}-{uuid.uuid4().hex[:8]}"
         check_document_id(scenario_id, "scenario id")
-        created = _now()
+        created = now_stamp()
         if documents.exists(scenario_id):
             created = documents.load(scenario_id, documents.versions(scenario_id)[0])["created"]
         body: dict[str, Any] = {
             "id": scenario_id,
             "created": created,
-            "updated": _now(),
+            "updated": now_stamp(),
             "author": author or scenario.author,
             "scenario": scenario.model_dump(mode="json"),
         }
