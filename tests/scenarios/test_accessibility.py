@@ -280,7 +280,7 @@ REQUIRED_REGISTER_FIELDS = (
 def test_metadata_is_complete() -> None:
     info = acc.MODEL.info
     assert info.id == "proximity" and info.requires == ()
-    assert info.reads == frozenset({"buildings", "roads", "road_nodes", "facilities", "green"})
+    assert info.reads == frozenset({"buildings", "roads.active", "road_nodes", "facilities", "green"})
     ids = {indicator.id for indicator in info.indicators}
     assert {"dist_gp_m", "share_within_1000m_supermarket", "dist_public_transport_m"} <= ids
     for parameter in acc.MODEL.parameters():

@@ -217,7 +217,7 @@ def test_run_is_pure_and_checks_its_inputs(demo_city: CityState) -> None:
 def test_model_metadata() -> None:
     info = MODEL.info
     assert info.id == "care" and info.requires == ("demography",)
-    assert info.reads == frozenset({"facilities", "buildings", "buurten", "roads", "road_nodes"})
+    assert info.reads == frozenset({"facilities", "buildings", "buurten", "roads.active", "road_nodes"})
     for item in MODEL.parameters():
         assert item.source and item.unit
     better = {indicator.id: indicator.better for indicator in info.indicators}

@@ -212,3 +212,12 @@ def test_parameter_overrides_are_checked() -> None:
         model.make_params({"nope": 1})
     (described,) = model.parameters()
     assert (described.name, described.unit, described.source) == ("factor", "-", "assumed")
+
+
+def test_a_change_of_the_car_attributes_does_not_touch_walking_models() -> None:
+    car_only = CityChange(frozenset({"roads.car"}))
+    assert car_only.touches(frozenset({"roads"}))  # traffic, noise, air read all of the roads
+    assert car_only.touches(frozenset({"buildings", "roads.car"}))
+    assert not car_only.touches(frozenset({"roads.active", "facilities"}))  # proximity, care
+    assert CityChange(frozenset({"roads"})).touches(frozenset({"roads.active"}))
+    assert not CityChange(frozenset({"road_nodes"})).touches(frozenset({"roads"}))

@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from tweeling.core.errors import InvalidInputError
-from tweeling.scenarios.city import CRS, CityState
+from tweeling.scenarios.city import CRS, CityChange, CityState
 from tweeling.scenarios.impacts import noise
 from tweeling.scenarios.model import ModelResult
 
@@ -284,6 +284,27 @@ def test_doubling_the_traffic_adds_3_db_and_silence_gives_the_background() -> No
     assert silent.objects["buildings"].loc[100, "lnight_db"] == pytest.approx(PARAMS.background_lden_db - 8)
     assert np.isnan(silent.objects["roads"].loc[1, "emission_lden_db"])
     assert silent.city["dwellings_above_55db"] == 0.0
+
+
+def test_update_reuses_the_receptors_when_only_traffic_changed() -> None:
+    wall = shapely.box(-1900, 22, 1900, 32)
+    city = toy_city([(0.0, 10.0), (0.0, 40.0)], [wall])
+    base = noise.run(city, toy_traffic(10_000.0), PARAMS)
+    assert isinstance(base.data["receptors"], noise.Receptors)
+    busier = toy_traffic(20_000.0)
+    full = noise.run(city, busier, PARAMS)
+    updated = noise.update(city, busier, PARAMS, base, CityChange(frozenset({"roads"})))
+    assert updated.data["receptors"] is base.data["receptors"]
+    pd.testing.assert_frame_equal(updated.objects["buildings"], full.objects["buildings"])
+    assert updated.city == full.city
+    # a change of the buildings makes new receptors (here: the screening wall removed)
+    open_city = toy_city([(0.0, 10.0), (0.0, 40.0)])
+    rerun = noise.update(open_city, busier, PARAMS, base, CityChange(frozenset({"buildings"})))
+    assert rerun.data["receptors"] is not base.data["receptors"]
+    behind = noise.run(open_city, busier, PARAMS).objects["buildings"].loc[101, "lden_db"]
+    assert rerun.objects["buildings"].loc[101, "lden_db"] == pytest.approx(behind)
+    screened = full.objects["buildings"].loc[101, "lden_db"]
+    assert behind - screened > 5.0  # the wall screens house 101 (about screening_db)
 
 
 def test_a_building_row_in_between_screens_by_the_screening_attenuation() -> None:

@@ -208,7 +208,7 @@ class _Applier:
             updated = roads.copy()
             updated.loc[selected, "car"] = False
             self.city = self.city.replace(roads=updated)
-            self.changed("roads")
+            self.changed("roads.car")
         elif item.measure == "speed_limit":
             assert item.speed_limit_kmh is not None
             updated = roads.copy()
@@ -216,7 +216,7 @@ class _Applier:
             updated.loc[selected, "free_speed_kmh"] = speed
             updated.loc[selected, "travel_time_s"] = updated.loc[selected, "length_m"] / (speed / 3.6)
             self.city = self.city.replace(roads=updated)
-            self.changed("roads")
+            self.changed("roads.car")
         else:
             assert zone is not None and item.reduction is not None
             buurten = self.city.buurten

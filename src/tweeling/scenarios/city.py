@@ -36,8 +36,15 @@ CITY_FIELDS = (
     "horizon_years",
     "trip_reduction",
     "new_households",
+    "roads.car",
+    "roads.active",
 )
-"""Fields of :class:`CityState` that interventions can change and models declare in ``reads``."""
+"""Fields of :class:`CityState` that interventions can change and models declare in ``reads``.
+
+Two parts of ``roads`` can be named on their own: ``roads.car``, the car attributes (``car``,
+``free_speed_kmh``, ``travel_time_s``, ``capacity_veh_per_h``), and ``roads.active``, what walking
+and cycling use (``foot``, ``bicycle``, ``length_m``, the geometry). ``roads`` covers both, so a
+traffic measure (``roads.car``) does not touch a model that reads only ``roads.active``."""
 
 
 def _empty_geo(columns: list[str], index_name: str) -> gpd.GeoDataFrame:
@@ -128,8 +135,14 @@ class CityChange:
     bbox: tuple[float, float, float, float] | None = None
 
     def touches(self, reads: frozenset[str]) -> bool:
-        """Whether a model reading ``reads`` must be recomputed."""
-        return bool(self.fields & reads)
+        """Whether a model reading ``reads`` must be recomputed (a field covers its parts, see
+        ``CITY_FIELDS``)."""
+        return any(_overlap(changed, read) for changed in self.fields for read in reads)
+
+
+def _overlap(first: str, second: str) -> bool:
+    """Whether two field names share data: equal, or one is the table the other is a part of."""
+    return first == second or first.partition(".")[0] == second or second.partition(".")[0] == first
 
 
 NONRESIDENTIAL_FLOOR_SHARE = 0.8

@@ -2,7 +2,7 @@
 
 The baseline results are computed once per parameter set and cached. For a scenario, a model is
 recomputed only when the scenario changed a city field it reads or one of its upstream models was
-recomputed; a model with an ``update`` function recomputes only the changed area. Every indicator
+recomputed; a model with an ``update`` function reuses what the change leaves valid. Every indicator
 is reported as baseline, scenario and difference at the levels it is computed at, and building
 and raster indicators are also aggregated to a common 100 m grid (as the Leefbaarometer's cells).
 """
@@ -152,7 +152,7 @@ class Engine:
             upstream = {need: results[need] for need in model.info.requires}
             model_params = self._params(model_id, params)
             started = time.perf_counter()
-            if model.update is not None and change.bbox is not None and not upstream_changed:
+            if model.update is not None:
                 results[model_id] = model.update(city, upstream, model_params, base.results[model_id], change)
             else:
                 results[model_id] = model.run(city, upstream, model_params)

@@ -171,8 +171,10 @@ UpdateFunction = Callable[[CityState, Mapping[str, ModelResult], Any, ModelResul
 class ImpactModel(Generic[P]):
     """A registered model: metadata, its parameter type and the pure functions.
 
-    ``update`` (optional) recomputes a scenario from the baseline result when only a small area
-    changed (``CityChange.bbox``); it must give the same numbers as ``run`` within that area.
+    ``update`` (optional) recomputes a scenario from the baseline result, reusing what the change
+    leaves valid (the heat raster outside ``CityChange.bbox``, the noise receptors when the
+    buildings are unchanged); it must give the same numbers as ``run`` and falls back to ``run``
+    when it cannot reuse anything. The engine calls it instead of ``run`` whenever it has one.
     """
 
     info: ModelInfo

@@ -498,7 +498,7 @@ INFO = ModelInfo(
     description="Walking (or cycling) distance over the road network from every dwelling to the nearest "
     "GP, pharmacy, supermarket, school, care home, public green space and public transport stop.",
     requires=(),
-    reads=frozenset({"buildings", "roads", "road_nodes", "facilities", "green"}),
+    reads=frozenset({"buildings", "roads.active", "road_nodes", "facilities", "green"}),
     indicators=_indicators(),
     method="Multi-source Dijkstra (scipy.sparse.csgraph) on the links open to the mode, one run per "
     "facility kind; dwellings (residential or mixed buildings with dwellings) and facilities are "

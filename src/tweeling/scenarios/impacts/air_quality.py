@@ -375,7 +375,7 @@ def tree_factor(cover: np.ndarray, params: AirParams) -> np.ndarray:
 # -- receptor geometry ----------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _pair_kernel(
     pair_road: np.ndarray,
     pair_building: np.ndarray,
@@ -393,7 +393,7 @@ def _pair_kernel(
     ry = np.empty(n)
     side = np.zeros(n, dtype=np.int8)
     frontage = np.zeros(n)
-    for k in range(n):
+    for k in numba.prange(n):
         j = pair_road[k]
         i = pair_building[k]
         b0, b1 = b_off[i], b_off[i + 1] - 1

@@ -536,7 +536,7 @@ INFO = ModelInfo(
         "population, and the GP and nursing-home capacity within walking reach (two-step floating catchment)."
     ),
     requires=("demography",),
-    reads=frozenset({"facilities", "buildings", "buurten", "roads", "road_nodes"}),
+    reads=frozenset({"facilities", "buildings", "buurten", "roads.active", "road_nodes"}),
     indicators=INDICATORS,
     method=__doc__ or "",
     sources=(

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import numba
 import numpy as np
@@ -35,7 +37,8 @@ import pandas as pd
 import shapely
 
 from tweeling.core.errors import InvalidInputError
-from tweeling.scenarios.city import CityState
+from tweeling.scenarios.city import CityChange, CityState
+from tweeling.scenarios.impacts._parallel import block_bounds, in_threads
 from tweeling.scenarios.impacts._raster import Grid, rasterize_mask
 from tweeling.scenarios.model import (
     AlgorithmRegisterEntry,
@@ -599,7 +602,7 @@ def _grown(values: np.ndarray, capacity: int) -> np.ndarray:
     return bigger
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _pair_kernel(
     centre: np.ndarray,
     axes: np.ndarray,
@@ -693,9 +696,17 @@ def facade_road_pairs(
     np.cumsum(np.bincount(cell, minlength=rows * cols), out=cell_start[1:])
     reach = radius + half_length
     grid = np.array([x0, y0, cols, rows, float(np.max(reach))])
-    args = (boxes.centre, boxes.axes, boxes.half, segments.start, segments.end, radius, reach, inner_radius_m)
     index = (cell_start, np.lexsort((-reach, cell)), grid)
-    return FacadeRoadPairs(*_pair_kernel(*args, *index))
+
+    def block_pairs(first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        part = (boxes.centre[first:last], boxes.axes[first:last], boxes.half[first:last])
+        building, segment, distance = _pair_kernel(
+            *part, segments.start, segments.end, radius, reach, inner_radius_m, *index
+        )
+        return building + np.int32(first), segment, distance
+
+    found = in_threads(block_pairs, block_bounds(np.arange(boxes.centre.shape[0])))
+    return FacadeRoadPairs(*(np.concatenate(arrays) for arrays in zip(*found, strict=True)))
 
 
 TABLE_STEP_M = 0.5
@@ -840,8 +851,10 @@ def _segment_weight(
     return total
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _propagate(
+    first: int,
+    last: int,
     building: np.ndarray,
     segment: np.ndarray,
     centre: np.ndarray,
@@ -863,8 +876,9 @@ def _propagate(
 
     Every facade receives the part of the segment in its front half-plane, seen from its midpoint.
     With ``from_centre`` (far field) the segment is seen once from the box centre and counts fully
-    at each facade whose front half-plane holds its midpoint."""
-    for p in range(building.shape[0]):
+    at each facade whose front half-plane holds its midpoint. Only pairs ``first`` to ``last``
+    (exclusive)."""
+    for p in range(first, last):
         b, s = building[p], segment[p]
         e_den, e_night = energy[source[s], 0], energy[source[s], 1]
         ax, ay, bx, by = start[s, 0], start[s, 1], end[s, 0], end[s, 1]
@@ -913,6 +927,11 @@ def _propagate(
             )
             out[b, k, 0] += w * e_den
             out[b, k, 1] += w * e_night
+
+
+def _propagate_block(arguments: tuple[Any, ...], first: int, last: int) -> None:
+    """:func:`_propagate` over the pairs ``first`` to ``last`` (one thread's block)."""
+    _propagate(first, last, *arguments)
 
 
 @dataclass(frozen=True)
@@ -1090,16 +1109,53 @@ building from its box centre, with rays sampled every second cell. Every metre o
 exactly one band."""
 
 
+@dataclass(frozen=True)
+class Receptors:
+    """What the propagation needs of the buildings, independent of traffic: the receptor ``rows``,
+    their facade boxes and the screening mask over ``extent`` (x0, y0, x1, y1, m)."""
+
+    rows: np.ndarray
+    boxes: FacadeBoxes
+    mask: BuildingMask
+    extent: tuple[float, float, float, float]
+
+    def covers(self, low: np.ndarray, high: np.ndarray) -> bool:
+        """Whether the mask covers the box ``low``-``high`` (m)."""
+        x0, y0, x1, y1 = self.extent
+        return bool(low[0] >= x0 and low[1] >= y0 and high[0] <= x1 and high[1] <= y1)
+
+
+def receptors(city: CityState, rows: np.ndarray, params: NoiseParams) -> Receptors:
+    """Facade boxes of the buildings ``rows`` and the mask of screening buildings (at least
+    ``screen_min_height_m`` high) over the boxes and the whole road network."""
+    buildings = city.buildings
+    boxes = facade_boxes(buildings.geometry.to_numpy()[rows])
+    screens = shapely.get_parts(
+        buildings.geometry.to_numpy()[
+            buildings["height_m"].fillna(0.0).to_numpy(float) >= params.screen_min_height_m
+        ]
+    )
+    reach = boxes.half.sum(axis=1, keepdims=True)
+    road_x0, road_y0, road_x1, road_y1 = city.roads.total_bounds
+    low = np.minimum((boxes.centre - reach).min(axis=0, initial=np.inf), [road_x0, road_y0])
+    high = np.maximum((boxes.centre + reach).max(axis=0, initial=-np.inf), [road_x1, road_y1])
+    extent = (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+    return Receptors(rows, boxes, building_mask(screens, extent, params.screen_cell_m), extent)
+
+
 def facade_energy(
     city: CityState,
     emissions: pd.DataFrame,
     rows: np.ndarray,
     params: NoiseParams,
+    prepared: Receptors | None = None,
 ) -> np.ndarray:
     """Sum of 10^(L/10) per facade of the buildings ``rows``: shape (len(rows), 4, 2) for Lden, Lnight.
 
     ``emissions``: :func:`link_emissions` per row of ``city.roads``. Each link counts up to its
-    :func:`cutoff_radius_m`, in the distance bands of ``BANDS``.
+    :func:`cutoff_radius_m`, in the distance bands of ``BANDS``. ``prepared``: the
+    :func:`receptors` of these rows, when already made (a scenario that leaves the buildings as
+    they are reuses the baseline's).
     """
     out = np.zeros((rows.size, FACADES, 2))
     e_den = emissions["emission_lden_db"].to_numpy(float)
@@ -1117,28 +1173,17 @@ def facade_energy(
             axis=1,
         )
     )
-    buildings = city.buildings
     lines = city.roads.geometry.to_numpy()[links]
-    boxes = facade_boxes(buildings.geometry.to_numpy()[rows])
     band_segments = []
     for inner, _, length, tolerance in BANDS:
         reaching = np.flatnonzero(radius > inner)
         pieces = road_segments(lines[reaching], length or params.segment_length_m, simplify_m=tolerance)
         band_segments.append(RoadSegments(pieces.start, pieces.end, reaching[pieces.line]))
-    screens = shapely.get_parts(
-        buildings.geometry.to_numpy()[
-            buildings["height_m"].fillna(0.0).to_numpy(float) >= params.screen_min_height_m
-        ]
-    )
+    corners = np.vstack([np.vstack([segments.start, segments.end]) for segments in band_segments])
+    if prepared is None or not prepared.covers(corners.min(axis=0), corners.max(axis=0)):
+        prepared = receptors(city, rows, params)
+    boxes, mask = prepared.boxes, prepared.mask
     extent = boxes.half.sum(axis=1, keepdims=True)
-    corners = np.vstack(
-        [boxes.centre - extent, boxes.centre + extent]
-        + [np.vstack([segments.start, segments.end]) for segments in band_segments]
-    )
-    low, high = corners.min(axis=0), corners.max(axis=0)
-    mask = building_mask(
-        screens, (float(low[0]), float(low[1]), float(high[0]), float(high[1])), params.screen_cell_m
-    )
     table = transfer_table(params, float(np.max(radius)) + float(np.max(extent)) + 1.0)
     height = params.receiver_height_m - params.source_height_m
     screening = 10.0 ** (-params.screening_db / 10.0)
@@ -1148,7 +1193,7 @@ def facade_energy(
         pairs = facade_road_pairs(boxes, segments, band_radius, inner_radius_m=inner)
         stride = 1.0 if inner == 0.0 else 2.0
         settings = np.array([height, screening, params.min_distance_m, view, inner, outer, stride])
-        _propagate(
+        arguments = (
             pairs.building,
             pairs.segment,
             boxes.centre,
@@ -1165,6 +1210,7 @@ def facade_energy(
             inner > 0.0,
             out,
         )
+        in_threads(partial(_propagate_block, arguments), block_bounds(pairs.building))
     return out
 
 
@@ -1174,13 +1220,19 @@ LDEN_MINUS_LNIGHT_BACKGROUND_DB = 8.0
 
 def run(city: CityState, upstream: Mapping[str, ModelResult], params: NoiseParams) -> ModelResult:
     """Lden and Lnight at dwelling facades from the traffic model's volumes (see module docstring)."""
+    return _levels(city, upstream, params, receptors(city, receptor_rows(city.buildings), params))
+
+
+def _levels(
+    city: CityState, upstream: Mapping[str, ModelResult], params: NoiseParams, prepared: Receptors
+) -> ModelResult:
     emissions = link_emissions(_daily_volumes(city, upstream), params)
     e_den = emissions["emission_lden_db"]
     roads_out = pd.DataFrame({"emission_lden_db": e_den.where(np.isfinite(e_den))}, index=city.roads.index)
 
     buildings = city.buildings
-    rows = receptor_rows(buildings)
-    energy = facade_energy(city, emissions, rows, params)
+    rows = prepared.rows
+    energy = facade_energy(city, emissions, rows, params, prepared)
     with np.errstate(divide="ignore"):
         levels = 10.0 * np.log10(energy.max(axis=1))
     background = np.array(
@@ -1201,8 +1253,23 @@ def run(city: CityState, upstream: Mapping[str, ModelResult], params: NoiseParam
         city=city_values,
         buurt=buurt,
         objects={"buildings": buildings_out, "roads": roads_out},
-        data={"emissions": emissions},
+        data={"emissions": emissions, "receptors": prepared},
     )
 
 
-MODEL: ImpactModel[NoiseParams] = ImpactModel(info=INFO, params_type=NoiseParams, run=run)
+def update(
+    city: CityState,
+    upstream: Mapping[str, ModelResult],
+    params: NoiseParams,
+    previous: ModelResult,
+    change: CityChange,
+) -> ModelResult:
+    """Levels after a change that leaves the buildings as they are (traffic measures): the same as
+    :func:`run`, reusing the baseline's facade boxes and screening mask. Otherwise :func:`run`."""
+    prepared = previous.data.get("receptors")
+    if "buildings" in change.fields or not isinstance(prepared, Receptors):
+        return run(city, upstream, params)
+    return _levels(city, upstream, params, prepared)
+
+
+MODEL: ImpactModel[NoiseParams] = ImpactModel(info=INFO, params_type=NoiseParams, run=run, update=update)

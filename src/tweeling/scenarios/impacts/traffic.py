@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from numba import njit
+from numba import get_num_threads, njit, prange
 from scipy.optimize import brentq, minimize_scalar
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from tweeling.scenarios.city import CityState
@@ -291,7 +291,7 @@ def bpr_time(
 
 @dataclass(frozen=True)
 class _PathSearch:
-    """The arcs grouped by (tail, head) node pair in CSR order, for scipy's Dijkstra."""
+    """The arcs grouped by (tail, head) node pair in CSR order, for :func:`_dijkstra_trees`."""
 
     arc_pair: np.ndarray
     pair_start: np.ndarray
@@ -308,7 +308,7 @@ def _path_search(network: AssignmentNetwork) -> _PathSearch:
     return _PathSearch(
         arc_pair=arc_pair.astype(np.int64),
         pair_start=pair_start,
-        pair_head=(pair_keys % network.n_nodes).astype(np.int32),
+        pair_head=(pair_keys % network.n_nodes).astype(np.int64),
         n_nodes=network.n_nodes,
     )
 
@@ -329,7 +329,9 @@ def _cheapest_arc_per_pair(
 
 
 @njit(cache=True)
-def _load_paths(
+def _load_rows(
+    first_row: int,
+    last_row: int,
     predecessors: np.ndarray,
     origin_nodes: np.ndarray,
     destination_nodes: np.ndarray,
@@ -337,16 +339,16 @@ def _load_paths(
     pair_start: np.ndarray,
     pair_head: np.ndarray,
     pair_arc: np.ndarray,
-    n_arcs: int,
-) -> tuple[np.ndarray, float]:
-    """Flow per arc from loading every OD cell on its shortest-path tree, and the demand with no path.
+    flow: np.ndarray,
+) -> float:
+    """Add the OD cells of origin rows ``first_row`` to ``last_row`` (exclusive) to ``flow``
+    along their shortest-path trees; return the demand with no path.
 
     Walks back from each destination to the origin along the predecessors; each step's arc is the
     cheapest arc of the (predecessor, node) pair.
     """
-    flow = np.zeros(n_arcs)
     unreached = 0.0
-    for row in range(origin_nodes.size):
+    for row in range(first_row, last_row):
         origin = origin_nodes[row]
         for col in range(destination_nodes.size):
             volume = demand[row, col]
@@ -363,7 +365,109 @@ def _load_paths(
                     pair += 1
                 flow[pair_arc[pair]] += volume
                 node = tail
-    return flow, unreached
+    return unreached
+
+
+@njit(cache=True, parallel=True)
+def _load_paths(
+    predecessors: np.ndarray,
+    origin_nodes: np.ndarray,
+    destination_nodes: np.ndarray,
+    demand: np.ndarray,
+    pair_start: np.ndarray,
+    pair_head: np.ndarray,
+    pair_arc: np.ndarray,
+    n_arcs: int,
+    blocks: int,
+) -> tuple[np.ndarray, float]:
+    """Flow per arc from loading every OD cell on its shortest-path tree, and the demand with no path.
+
+    The origins are split in ``blocks`` (one per thread), each loading its own flow vector.
+    """
+    flows = np.zeros((blocks, n_arcs))
+    unreached = np.zeros(blocks)
+    bounds = np.linspace(0, origin_nodes.size, blocks + 1).astype(np.int64)
+    for block in prange(blocks):
+        unreached[block] = _load_rows(
+            bounds[block],
+            bounds[block + 1],
+            predecessors,
+            origin_nodes,
+            destination_nodes,
+            demand,
+            pair_start,
+            pair_head,
+            pair_arc,
+            flows[block],
+        )
+    return flows.sum(axis=0), unreached.sum()
+
+
+@njit(cache=True)
+def _tree_from(
+    origin: int,
+    indptr: np.ndarray,
+    heads: np.ndarray,
+    weights: np.ndarray,
+    times: np.ndarray,
+    predecessors: np.ndarray,
+    heap_key: np.ndarray,
+    heap_node: np.ndarray,
+) -> None:
+    """Dijkstra from ``origin`` over a CSR graph with a binary heap (lazy deletion): fills ``times``
+    (s) and ``predecessors`` (-9999 where none, as scipy)."""
+    times[origin] = 0.0
+    size = 1
+    heap_key[0] = 0.0
+    heap_node[0] = origin
+    while size > 0:
+        key, node = heap_key[0], heap_node[0]
+        size -= 1
+        last_key, last_node = heap_key[size], heap_node[size]
+        hole = 0
+        while True:
+            child = 2 * hole + 1
+            if child >= size:
+                break
+            if child + 1 < size and heap_key[child + 1] < heap_key[child]:
+                child += 1
+            if heap_key[child] >= last_key:
+                break
+            heap_key[hole], heap_node[hole] = heap_key[child], heap_node[child]
+            hole = child
+        heap_key[hole], heap_node[hole] = last_key, last_node
+        if key > times[node]:
+            continue
+        for position in range(indptr[node], indptr[node + 1]):
+            head = heads[position]
+            candidate = key + weights[position]
+            if candidate < times[head]:
+                times[head] = candidate
+                predecessors[head] = node
+                hole = size
+                size += 1
+                while hole > 0:
+                    parent = (hole - 1) // 2
+                    if heap_key[parent] <= candidate:
+                        break
+                    heap_key[hole], heap_node[hole] = heap_key[parent], heap_node[parent]
+                    hole = parent
+                heap_key[hole], heap_node[hole] = candidate, head
+
+
+@njit(cache=True, parallel=True)
+def _dijkstra_trees(
+    indptr: np.ndarray, heads: np.ndarray, weights: np.ndarray, origins: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shortest-path trees from every origin, in parallel over the origins: (times, predecessors)."""
+    n_nodes = indptr.size - 1
+    times = np.full((origins.size, n_nodes), np.inf)
+    predecessors = np.full((origins.size, n_nodes), -9999, dtype=np.int32)
+    for row in prange(origins.size):
+        heap_key = np.empty(heads.size + 1)
+        heap_node = np.empty(heads.size + 1, dtype=np.int64)
+        _tree_from(origins[row], indptr, heads, weights, times[row], predecessors[row], heap_key, heap_node)
+    return times, predecessors
 
 
 def _shortest_trees(
@@ -371,13 +475,9 @@ def _shortest_trees(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dijkstra from every origin: (times to all nodes, predecessors, cheapest arc per node pair)."""
     pair_arc, pair_cost = _cheapest_arc_per_pair(search.arc_pair, cost, search.pair_head.size)
-    graph = sp.csr_matrix(
-        (np.maximum(pair_cost, 1e-9), search.pair_head, search.pair_start),
-        shape=(search.n_nodes, search.n_nodes),
-    )
-    times, predecessors = dijkstra(
-        graph, directed=True, indices=network.origin_nodes, return_predecessors=True
-    )
+    origins = network.origin_nodes.astype(np.int64)
+    weights = np.maximum(pair_cost, 1e-9)
+    times, predecessors = _dijkstra_trees(search.pair_start, search.pair_head, weights, origins)
     return times, predecessors, pair_arc
 
 
@@ -394,6 +494,7 @@ def _all_or_nothing(
         search.pair_head,
         pair_arc,
         network.arc_from.size,
+        get_num_threads(),
     )
 
 
@@ -756,7 +857,7 @@ def assign(
     objective, step at most 1/sqrt(iteration)) and falls back to a Frank-Wolfe direction when that
     direction does not lower the objective. With ``reduce`` the equilibrium is solved on an
     equivalent smaller network (dead ends pruned, chains contracted) and mapped back. Shortest
-    paths: scipy's Dijkstra; loading along the trees: numba.
+    paths and loading along the trees: numba, in parallel over the origins.
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown assignment algorithm {algorithm!r}: use one of {', '.join(ALGORITHMS)}")
