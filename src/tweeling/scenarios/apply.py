@@ -20,7 +20,14 @@ from shapely.geometry.base import BaseGeometry
 
 from tweeling.core.crs import transformer
 from tweeling.core.errors import InvalidInputError
-from tweeling.scenarios.city import CRS, HOUSEHOLD_TYPES, CityChange, CityState
+from tweeling.scenarios.city import (
+    CRS,
+    HOUSEHOLD_TYPES,
+    CityChange,
+    CityState,
+    building_centroids,
+    with_centroids,
+)
 from tweeling.scenarios.interventions import (
     FacilityChange,
     Geometry,
@@ -133,8 +140,8 @@ class _Applier:
         if item.geometry is not None:
             site = self.geometry(index, item, "geometry", item.geometry)
             if item.replace_existing:
-                centroids = buildings.geometry.centroid
-                demolish = demolish.union(buildings.index[centroids.within(site)])
+                x, y = building_centroids(buildings)
+                demolish = demolish.union(buildings.index[shapely.contains_xy(site, x, y)])
         else:
             site = shapely.union_all(buildings.geometry.loc[demolish].to_numpy())
             self.bounds.append(tuple(site.bounds))
@@ -168,7 +175,9 @@ class _Applier:
             "scenario_added": True,
             "parking_per_dwelling": item.parking_per_dwelling,
         }
-        new = gpd.GeoDataFrame([row], geometry=[site], crs=CRS, index=_ids([building_id], "building_id"))
+        new = with_centroids(
+            gpd.GeoDataFrame([row], geometry=[site], crs=CRS, index=_ids([building_id], "building_id"))
+        )
         if "parking_per_dwelling" not in kept.columns:
             kept = kept.assign(parking_per_dwelling=np.nan)
         households = pd.DataFrame(

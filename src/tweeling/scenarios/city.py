@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 CRS = "EPSG:28992"
 
@@ -90,7 +91,9 @@ class CityState:
 
     - ``buurten``: CBS buurten 2020 (index ``bu_code``), population and age shares (%).
     - ``buildings``: footprints (index ``building_id``) with ``height_m``, ``floors``, ``main_use``,
-      ``dwellings_est``, ``residents_est``, ``nonresidential_floor_m2`` and ``scenario_added``.
+      ``dwellings_est``, ``residents_est``, ``nonresidential_floor_m2``, ``scenario_added`` and the
+      footprint centroid ``centroid_x``, ``centroid_y`` (m; computed once, read by
+      :func:`building_centroids`).
     - ``roads``: directed-or-not links (index ``edge_id``) with ``from_node``, ``to_node``,
       ``road_class``, ``oneway``, ``length_m``, ``free_speed_kmh``, ``capacity_veh_per_h``,
       ``travel_time_s``, ``car``, ``bicycle``, ``foot``; ``road_nodes`` (index ``node_id``).
@@ -152,6 +155,21 @@ MIXED_NONRESIDENTIAL_SHARE = 0.3
 """Share of a mixed-use building's floor area that is non-residential (assumed)."""
 
 
+def building_centroids(buildings: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Footprint centroids (x, y in m) of the buildings: the ``centroid_x``/``centroid_y`` columns
+    when the frame has them (so that each model does not compute them again), else computed."""
+    if {"centroid_x", "centroid_y"} <= set(buildings.columns):
+        return buildings["centroid_x"].to_numpy(float), buildings["centroid_y"].to_numpy(float)
+    centroids = shapely.centroid(buildings.geometry.to_numpy())
+    return shapely.get_x(centroids), shapely.get_y(centroids)
+
+
+def with_centroids(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The buildings with their ``centroid_x``/``centroid_y`` columns computed from the footprints."""
+    centroids = shapely.centroid(buildings.geometry.to_numpy())
+    return buildings.assign(centroid_x=shapely.get_x(centroids), centroid_y=shapely.get_y(centroids))
+
+
 def _index(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     if column in frame.columns:
         frame = frame.set_index(column, drop=True)
@@ -176,6 +194,7 @@ def city_from_layers(layers: Mapping[str, pd.DataFrame], year: int = 2021) -> Ci
     buildings["nonresidential_floor_m2"] = gross * share
     buildings["nonresidential_floor_source"] = "estimated: footprint x floors x share by main use"
     buildings["scenario_added"] = False
+    buildings = with_centroids(buildings)
     facilities = _index(gpd.GeoDataFrame(layers["facilities"]).copy(), "facility_id")
     facilities["scenario_added"] = False
     return CityState(

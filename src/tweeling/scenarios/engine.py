@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 
-from tweeling.scenarios.city import CityChange, CityState
+from tweeling.scenarios.city import CityChange, CityState, building_centroids
 from tweeling.scenarios.model import Indicator, ModelResult, Raster
 from tweeling.scenarios.registry import Registry
 
@@ -222,11 +221,7 @@ class Engine:
         cached = self._cells.get(id(buildings))
         if cached is not None and cached[0] is buildings:
             return cached[1]
-        centroids = shapely.centroid(buildings.geometry.to_numpy())
-        cells = pd.Series(
-            self.grid_spec.flat_cells(shapely.get_x(centroids), shapely.get_y(centroids)),
-            index=buildings.index,
-        )
+        cells = pd.Series(self.grid_spec.flat_cells(*building_centroids(buildings)), index=buildings.index)
         self._cells = {
             key: value for key, value in self._cells.items() if value[0] is self.baseline_city.buildings
         }

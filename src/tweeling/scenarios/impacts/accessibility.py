@@ -38,7 +38,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from tweeling.core.errors import InvalidInputError
-from tweeling.scenarios.city import CityState
+from tweeling.scenarios.city import CityState, building_centroids
 from tweeling.scenarios.impacts._network import ModeGraph, build_mode_graph
 from tweeling.scenarios.model import (
     AlgorithmRegisterEntry,
@@ -292,11 +292,11 @@ def dwelling_points(buildings: gpd.GeoDataFrame) -> pd.DataFrame:
     mask = buildings["main_use"].isin(["residential", "mixed"]).to_numpy() & (
         buildings["dwellings_est"].to_numpy(dtype=float) > 0
     )
-    centroid = shapely.centroid(buildings.geometry.to_numpy()[mask])
+    x, y = building_centroids(buildings)
     return pd.DataFrame(
         {
-            "x": shapely.get_x(centroid),
-            "y": shapely.get_y(centroid),
+            "x": x[mask],
+            "y": y[mask],
             "dwellings": buildings["dwellings_est"].to_numpy(dtype=float)[mask],
             "bu_code": buildings["bu_code"].to_numpy(dtype=object)[mask],
         },

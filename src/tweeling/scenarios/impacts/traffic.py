@@ -44,7 +44,7 @@ from scipy.optimize import brentq, minimize_scalar
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from tweeling.scenarios.city import CityState
+from tweeling.scenarios.city import CityState, building_centroids
 from tweeling.scenarios.impacts._network import (
     RoadGraph,
     largest_strong_component,
@@ -994,8 +994,8 @@ def _city_zones(
     buildings = city.buildings
     trip_ends = building_trip_ends(buildings, params).to_numpy()
     active = trip_ends > 0
-    centroids = shapely.centroid(buildings.geometry.to_numpy()[active])
-    bx, by = shapely.get_x(centroids), shapely.get_y(centroids)
+    x, y = building_centroids(buildings)
+    bx, by = x[active], y[active]
     weight = trip_ends[active]
     bu_code = buildings["bu_code"].to_numpy()[active]
     candidates = np.flatnonzero(_access_node_mask(graph, city.roads, in_main, params.access_road_classes))
