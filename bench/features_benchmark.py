@@ -667,7 +667,17 @@ def tweeling_command(store_url: str, port: int, workers: int) -> tuple[list[str]
     """How to start Tweeling with ``workers`` processes: ``tweeling serve``, or uvicorn's factory."""
     tweeling = str(TWEELING_VENV / "bin" / "tweeling")
     env = {**os.environ, "TWEELING_STORE_URL": store_url}
-    base = [tweeling, "serve", "--store-url", store_url, "--host", "127.0.0.1", "--port", str(port)]
+    base = [
+        tweeling,
+        "serve",
+        "--store-url",
+        store_url,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-viewer-build",
+    ]
     if workers == 1:
         return base, env, "tweeling serve"
     help_text = run([tweeling, "serve", "--help"]).stdout

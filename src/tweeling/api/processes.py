@@ -1,9 +1,11 @@
 """OGC API – Processes 1.0 for scenario runs, plus stored scenarios and the model catalogue.
 
 - ``/v1/processes``, ``/v1/processes/run-scenario``: process list and description;
-  ``POST .../execution`` runs a scenario synchronously (200 with the results) or, with
+  ``POST .../execution`` runs a scenario synchronously (200 with the results, kept as a
+  successful job whose ``jobID`` the response gives, for its viewer layers) or, with
   ``Prefer: respond-async``, as a job (201, ``Location: /v1/jobs/{id}``).
-- ``/v1/jobs``, ``/v1/jobs/{id}``, ``/v1/jobs/{id}/results``, ``DELETE /v1/jobs/{id}``.
+- ``/v1/jobs``, ``/v1/jobs/{id}``, ``/v1/jobs/{id}/results``, ``DELETE /v1/jobs/{id}``; the viewer's
+  layers of a job, ``/v1/jobs/{id}/layers/{level}.arrow``, are served by ``tweeling.api.viewer``.
 - ``/v1/scenarios`` (list, create), ``/v1/scenarios/{id}`` (get, new version, delete),
   ``/v1/scenarios/{id}/versions``, ``/v1/scenarios/{id}/copy``,
   ``/v1/scenarios/compare?first=&second=``.
@@ -23,6 +25,7 @@ from tweeling.core.errors import InvalidInputError, NotFoundError
 from tweeling.scenarios.interventions import Scenario
 from tweeling.services.jobs import PROCESS_ID, JobManager
 from tweeling.services.scenarios import ScenarioService, describe_model, parse_scenario
+from tweeling.services.viewer import ARROW_STREAM, LEVELS
 
 PROCESSES_CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
@@ -72,6 +75,12 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
             "links": [_link(f"{root}/processes/{PROCESS_ID}", "self", "Process description")],
         }
 
+    def layer_links(href: str) -> list[dict[str, str]]:
+        return [
+            _link(f"{href}/layers/{level}.arrow", "alternate", f"Viewer layer: {level}", ARROW_STREAM)
+            for level in LEVELS
+        ]
+
     def job_document(record: dict[str, Any], root: str) -> dict[str, Any]:
         href = f"{root}/jobs/{record['jobID']}"
         links = [_link(href, "self", "Job status")]
@@ -79,13 +88,17 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
             links.append(
                 _link(f"{href}/results", "http://www.opengis.net/def/rel/ogc/1.0/results", "Results")
             )
+            links += layer_links(href)
         return {**record, "links": links}
 
     def results_document(document: dict[str, Any], root: str, job_id: str | None = None) -> dict[str, Any]:
-        out = {"comparison": document, "summary": document["summary"]}
+        out: dict[str, Any] = {"comparison": document, "summary": document["summary"]}
         if job_id is not None:
+            href = f"{root}/jobs/{job_id}"
+            present = jobs.result_names(job_id)
+            out["jobID"] = job_id
             out["files"] = [
-                _link(f"{root}/jobs/{job_id}/files/{name}", "enclosure", name, media)
+                _link(f"{href}/files/{name}", "enclosure", name, media)
                 for name, media in (
                     ("buurten.geojson", "application/geo+json"),
                     ("grid.geojson", "application/geo+json"),
@@ -96,7 +109,9 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
                     ("effects.csv", "text/csv"),
                     ("summary.txt", "text/plain"),
                 )
+                if name in present
             ]
+            out["links"] = [_link(href, "monitor", "Job status"), *layer_links(href)]
         return out
 
     @router.get("/processes", summary="Process list")
@@ -171,7 +186,11 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
                 headers={"Location": f"{root}/jobs/{record['jobID']}", "Preference-Applied": "respond-async"},
             )
         run = await run_in_threadpool(service.run, scenario)
-        return JSONResponse(results_document(run.as_document(), root))
+        record = await run_in_threadpool(jobs.record_run, run, scenario_id=scenario_id)
+        return JSONResponse(
+            results_document(run.as_document(), root, record["jobID"]),
+            headers={"Link": f'<{root}/jobs/{record["jobID"]}>; rel="monitor"'},
+        )
 
     @router.get("/jobs", summary="Job list")
     def job_list(request: Request) -> JSONResponse:

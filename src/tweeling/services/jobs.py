@@ -3,9 +3,12 @@
 A job's status record (accepted → running → successful | failed, or dismissed) is a file beside
 the store, replaced atomically at each step, so job status survives a server restart; a job that
 was accepted or running when the server stopped is marked failed on the next start. Results
-(``result.json`` and the output files) are written to the job's folder before it is marked
-successful. One worker thread runs jobs in order: scenario runs are CPU-bound and the two cores
-are better used by one run at a time than by two competing ones.
+(``result.json``, the viewer's Arrow layers and the output files) are written to the job's folder
+before it is marked successful. One worker thread runs jobs in order: scenario runs are CPU-bound
+and the two cores are better used by one run at a time than by two competing ones.
+
+A synchronous run is kept as a job too (:meth:`JobManager.record_run`), with its results and viewer
+layers but without the export files, so that the viewer fetches every run's layers by job id.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from tweeling.core.errors import NotFoundError, TweelingError
 from tweeling.core.times import now_stamp
 from tweeling.scenarios.interventions import Scenario
 from tweeling.services.scenario_outputs import write_outputs
-from tweeling.services.scenarios import ScenarioService
+from tweeling.services.scenarios import ScenarioRun, ScenarioService
+from tweeling.services.viewer import job_layer, require_level, write_scenario_layers
 from tweeling.store.documents import DocumentStore, write_atomic
 
 log = logging.getLogger(__name__)
@@ -89,8 +93,7 @@ class JobManager:
         )
         try:
             run = self.service.run(scenario)
-            folder = self.jobs.files(job_id)
-            write_atomic(folder / "result.json", json.dumps(run.as_document()).encode())
+            folder = self._write_results(job_id, run)
             write_outputs(run, self.service.city().buildings, folder, ("geoparquet", "geojson", "csv"))
         except TweelingError as error:
             self._update(job_id, status="failed", finished=now_stamp(), message=error.message)
@@ -105,6 +108,38 @@ class JobManager:
             )
             return
         self._update(job_id, status="successful", finished=now_stamp(), message="done", progress=100)
+
+    def _write_results(self, job_id: str, run: ScenarioRun) -> Path:
+        folder = self.jobs.files(job_id)
+        write_atomic(folder / "result.json", json.dumps(run.as_document()).encode())
+        write_scenario_layers(run, self.service.city().buildings, folder)
+        return folder
+
+    def record_run(self, run: ScenarioRun, *, scenario_id: str | None = None) -> dict[str, Any]:
+        """Keep a finished synchronous run as a successful job; returns its status record.
+
+        The job holds the results document and the viewer layers (no export files: run the
+        scenario asynchronously for those), and can be dismissed like any other.
+        """
+        job_id = uuid.uuid4().hex
+        self.jobs.save(job_id, {"scenario": run.scenario.model_dump(mode="json"), "scenario_id": scenario_id})
+        self._write_results(job_id, run)
+        finished = now_stamp()
+        record = {
+            "jobID": job_id,
+            "processID": PROCESS_ID,
+            "type": "process",
+            "status": "successful",
+            "message": "done (synchronous execution: results and viewer layers, no export files)",
+            "created": finished,
+            "finished": finished,
+            "updated": finished,
+            "progress": 100,
+            "scenario": run.scenario.name,
+            "scenario_id": scenario_id,
+        }
+        self.jobs.put_record(job_id, record)
+        return record
 
     def status(self, job_id: str) -> dict[str, Any]:
         """The status record of a job."""
@@ -133,6 +168,17 @@ class JobManager:
         if "/" in name or name.startswith(".") or not path.is_file():
             raise NotFoundError(f"job {job_id} has no result file {name!r}")
         return path
+
+    def result_names(self, job_id: str) -> set[str]:
+        """Names of the files a successful job holds."""
+        self.results(job_id)
+        return {path.name for path in self.jobs.files(job_id).iterdir() if path.is_file()}
+
+    def layer_file(self, job_id: str, level: str) -> Path:
+        """The viewer's Arrow stream of one level (buildings, grid, roads, buurt) of a successful job."""
+        require_level(level)
+        self.results(job_id)
+        return job_layer(self.jobs.files(job_id), job_id, level)
 
     def dismiss(self, job_id: str) -> dict[str, Any]:
         """Dismiss a job: mark it dismissed and remove its results (a running job finishes unseen)."""

@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from tweeling.core.errors import ConfigurationError
+from tweeling.services.viewer_build import default_viewer_dir
 
 
 def settings_file() -> Path:
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     workers: int = 1
     public_url: str | None = None
     mqtt_url: str | None = None
+    viewer_dir: Path | None = None
+    """The web viewer's folder (``package.json``, sources, built ``dist/``); default: ``viewer/`` of
+    the source checkout."""
 
     @classmethod
     def settings_customise_sources(
@@ -102,6 +106,11 @@ class Settings(BaseSettings):
         """Whether this server process may write sensor data: always with PostgreSQL; with the embedded
         store only when it is the single server process (DuckDB has one writer per file)."""
         return self.workers <= 1 or not self.resolved_sensors_store_url.startswith("duckdb://")
+
+    @property
+    def resolved_viewer_dir(self) -> Path:
+        """The web viewer's folder: ``viewer_dir`` if set, else ``viewer/`` of the source checkout."""
+        return self.viewer_dir or default_viewer_dir()
 
     @property
     def resolved_store_url(self) -> str:

@@ -1,0 +1,172 @@
+// Entry point: builds the page, starts loading the buildings at once (worker), then the map,
+// the catalogue, the sensors, the scenario editor and the dashboard.
+
+import 'maplibre-gl/dist/maplibre-gl.css';
+import './style.css';
+import type { PickingInfo } from '@deck.gl/core';
+import { errorText } from './api';
+import { isBuildingLayer, setBuildings } from './buildings';
+import { catalogueEntry, loadCatalogue, mountLayerPanel, rerenderLayerPanel, tableRowInfo } from './catalogue';
+import { mountColourControls, renderColourControls } from './colour-panel';
+import { loadBuildings } from './data/loader';
+import { byTestId } from './dom';
+import { hooks, mark, type PickSummary } from './hooks';
+import { applyI18n, formatNumber, getLang, onLangChange, setLang, t } from './i18n';
+import { closeInfo, mountInfoPanel, rerenderInfo, showBuilding, showFeature, showRows } from './info';
+import { describePick } from './scenario-layers';
+import { mountLegend, renderLegend } from './legend';
+import { addPickHandler, afterNextRender, clickPick, createMap, gpuDone, pickAt, renderNow, softwareRenderer } from './map';
+import { startSensors, sensorPick } from './sensors';
+import { mountScenarioEditor } from './scenario';
+import { mountDashboard, closeDashboard, isDashboardOpen } from './dashboard';
+
+const statusLine = document.getElementById('status') as HTMLElement;
+let statusText: () => string = () => '';
+
+/** The status line; a function so that it can be re-rendered in the other language. */
+function setStatus(text: () => string, isError = false): void {
+  statusText = text;
+  statusLine.textContent = text();
+  statusLine.classList.toggle('error', isError);
+}
+
+/** Select what a pick hit: a building, a buurt or other catalogue feature, a sensor. */
+function select(info: PickingInfo): PickSummary | null {
+  const layerId = info.layer?.id;
+  if (!info.layer || info.index < 0) {
+    closeInfo();
+    return null;
+  }
+  if (isBuildingLayer(layerId)) return showBuilding(info.index);
+  const sensor = sensorPick(info);
+  if (sensor) return sensor;
+  const entry = catalogueEntry(layerId);
+  if (entry && info.object && (info.object as GeoJSON.Feature).type === 'Feature') {
+    return showFeature(entry, info.object as GeoJSON.Feature, info.index);
+  }
+  if (entry && typeof info.object === 'number') {
+    const described = tableRowInfo(layerId as string, info.object);
+    if (described) return showRows({ layer: entry.id, kind: 'feature', id: info.object, index: info.index, title: described.title }, described.title, described.rows);
+  }
+  const difference = layerId ? describePick(layerId, typeof info.object === 'number' ? info.object : info.index) : null;
+  if (difference) {
+    const rows = difference.rows.map(([label, value]) => ({
+      name: label,
+      title: label,
+      value,
+      unit: difference.unit,
+      source: t('scenarioSource'),
+      method: t('scenarioMethod'),
+      estimated: true,
+    }));
+    return showRows({ layer: layerId as string, kind: 'feature', id: info.index, index: info.index, title: difference.title }, difference.title, rows);
+  }
+  return null;
+}
+
+function setupCollapsibles(): void {
+  for (const button of document.querySelectorAll<HTMLButtonElement>('button.collapse')) {
+    const target = document.getElementById(button.getAttribute('aria-controls') ?? '');
+    const heading = button.closest('.panel')?.querySelector('h2')?.textContent ?? '';
+    button.setAttribute('aria-label', heading);
+    button.addEventListener('click', () => {
+      const expanded = button.getAttribute('aria-expanded') === 'true';
+      button.setAttribute('aria-expanded', String(!expanded));
+      button.textContent = expanded ? '+' : '−';
+      if (target) target.hidden = expanded;
+    });
+  }
+}
+
+function setupLanguage(): void {
+  const toggle = byTestId<HTMLButtonElement>('lang-toggle');
+  const label = (): void => {
+    toggle.textContent = t('langToggle');
+    toggle.setAttribute('lang', getLang() === 'nl' ? 'en' : 'nl');
+    toggle.setAttribute('aria-label', t('langToggleAria'));
+    document.title = t('appTitle');
+    hooks.lang = getLang();
+  };
+  toggle.addEventListener('click', () => setLang(getLang() === 'nl' ? 'en' : 'nl'));
+  onLangChange(() => {
+    applyI18n(document);
+    label();
+    rerenderLayerPanel();
+    renderColourControls();
+    renderLegend();
+    rerenderInfo();
+    statusLine.textContent = statusText();
+  });
+  label();
+}
+
+function setupKeyboard(): void {
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || event.defaultPrevented) return;
+    if (isDashboardOpen()) closeDashboard();
+    else closeInfo();
+  });
+}
+
+async function start(): Promise<void> {
+  mark('start');
+  const buildingsPromise = loadBuildings();
+  applyI18n(document);
+  setupLanguage();
+  setupCollapsibles();
+  setupKeyboard();
+  setStatus(() => t('loadingCity'));
+  mountInfoPanel(byTestId('info-panel'));
+  mountLayerPanel(document.getElementById('layer-list') as HTMLElement);
+  mountLegend(document.getElementById('legend') as HTMLElement);
+  mountColourControls(document.getElementById('colour-controls') as HTMLElement);
+  mountDashboard();
+
+  const { basemapError } = await createMap(byTestId('map'));
+  mark('mapCreated');
+  if (basemapError) setStatus(() => t('basemapMissing', { error: basemapError }), true);
+  addPickHandler((info) => {
+    select(info);
+    return true;
+  });
+  hooks.pickAt = (x: number, y: number): PickSummary | null => {
+    const info = pickAt(x, y);
+    if (!info?.layer) {
+      closeInfo();
+      return null;
+    }
+    clickPick(info);
+    if (!hooks.selected) return null;
+    const { attributes: _attributes, ...summary } = hooks.selected;
+    return summary;
+  };
+  void loadCatalogue();
+  mountScenarioEditor(document.getElementById('scenario-body') as HTMLElement);
+
+  try {
+    if (!basemapError) setStatus(() => t('loadingBuildings'));
+    const buildings = await buildingsPromise;
+    mark('buildingsParsed');
+    hooks.timings.workerParseMs = Math.round(buildings.parseMs);
+    hooks.timings.softwareRenderer = softwareRenderer ? 1 : 0;
+    setBuildings(buildings);
+    renderColourControls();
+    hooks.buildingsLoaded = buildings.ids.length;
+    hooks.buildingBytes = buildings.bytes;
+    renderNow();
+    afterNextRender((gl) => {
+      hooks.firstFullFrameMs = Math.round(performance.now());
+      hooks.ready = true;
+      mark('firstFullFrame');
+      void gpuDone(gl).then(() => mark('firstFullFrameGpuDone'));
+      if (!basemapError) {
+        setStatus(() => t('buildingsLoaded', { n: formatNumber(buildings.ids.length), mb: formatNumber(buildings.bytes / 1e6, 1) }));
+      }
+    });
+  } catch (error) {
+    setStatus(() => t('loadFailed', { error: errorText(error) }), true);
+  }
+  startSensors(document.getElementById('sensor-body') as HTMLElement);
+}
+
+void start();
