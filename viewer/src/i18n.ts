@@ -491,6 +491,9 @@ function locale(): string {
 export function formatNumber(value: number | null | undefined, digits?: number): string {
   if (value == null || Number.isNaN(value)) return '–';
   const abs = Math.abs(value);
+  if (digits === undefined && abs > 0 && abs < 0.001) {
+    return new Intl.NumberFormat(locale(), { maximumSignificantDigits: 2 }).format(value);
+  }
   const fractionDigits = digits ?? (abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : abs === 0 ? 0 : 3);
   return new Intl.NumberFormat(locale(), {
     maximumFractionDigits: fractionDigits,

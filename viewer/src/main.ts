@@ -64,11 +64,18 @@ function select(info: PickingInfo): PickSummary | null {
   return null;
 }
 
+/** Fold buttons are named after their panel's heading (re-read when the language changes). */
+function labelCollapsibles(): void {
+  for (const button of document.querySelectorAll<HTMLButtonElement>('button.collapse')) {
+    button.setAttribute('aria-label', button.closest('.panel')?.querySelector('h2')?.textContent ?? '');
+  }
+}
+
 function setupCollapsibles(): void {
+  labelCollapsibles();
+  onLangChange(labelCollapsibles);
   for (const button of document.querySelectorAll<HTMLButtonElement>('button.collapse')) {
     const target = document.getElementById(button.getAttribute('aria-controls') ?? '');
-    const heading = button.closest('.panel')?.querySelector('h2')?.textContent ?? '';
-    button.setAttribute('aria-label', heading);
     button.addEventListener('click', () => {
       const expanded = button.getAttribute('aria-expanded') === 'true';
       button.setAttribute('aria-expanded', String(!expanded));

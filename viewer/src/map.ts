@@ -184,6 +184,10 @@ export function flyToBounds(bounds: [number, number, number, number], maxZoom = 
       [bounds[0], bounds[1]],
       [bounds[2], bounds[3]],
     ],
-    { padding: { top: 80, bottom: 80, left: 380, right: 360 }, maxZoom, duration: 800 },
+    {
+      padding: { top: 80, bottom: document.body.classList.contains('dashboard-open') ? window.innerHeight * 0.45 + 40 : 80, left: 380, right: 360 },
+      maxZoom,
+      duration: 800,
+    },
   );
 }
