@@ -17,7 +17,8 @@ export function apiUrl(pathOrUrl: string): string {
   return new URL(pathOrUrl, window.location.origin).toString();
 }
 
-async function problemOf(response: Response): Promise<ApiError> {
+/** The ApiError of a failed response: the problem+json detail (or title) when there is one. */
+export async function problemOf(response: Response): Promise<ApiError> {
   let problem: Record<string, unknown> | null = null;
   let message = `${response.status} ${response.statusText}`;
   try {

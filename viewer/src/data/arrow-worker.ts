@@ -3,6 +3,7 @@
 
 import earcut from 'earcut';
 import { tableFromIPC, DataType, type Data, type Field, type Vector, type Table as ArrowTable } from 'apache-arrow';
+import { problemOf } from '../api';
 import type { Buildings, Column, FieldMeta, PathGeometry, Table, WorkerRequest, WorkerResponse } from './types';
 
 class HttpError extends Error {
@@ -18,14 +19,8 @@ async function fetchArrow(url: string, body?: ArrayBuffer, transferred?: number)
   if (body) return { table: tableFromIPC(new Uint8Array(body)), bytes: transferred || body.byteLength };
   const response = await fetch(url, { headers: { Accept: 'application/vnd.apache.arrow.stream' } });
   if (!response.ok) {
-    let detail = `${response.status} ${response.statusText}`;
-    try {
-      const problem = (await response.json()) as { detail?: string; title?: string };
-      detail = problem.detail ?? problem.title ?? detail;
-    } catch {
-      // not problem+json
-    }
-    throw new HttpError(detail, response.status);
+    const problem = await problemOf(response);
+    throw new HttpError(problem.message, problem.status);
   }
   const buffer = new Uint8Array(await response.arrayBuffer());
   const table = tableFromIPC(buffer);

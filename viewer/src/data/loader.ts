@@ -1,7 +1,7 @@
 // The page's side of the Arrow worker: one worker, requests answered by id.
 
 import type { Buildings, Table, WorkerRequest, WorkerResponse } from './types';
-import { ApiError, apiUrl } from '../api';
+import { ApiError, apiUrl, problemOf } from '../api';
 
 let worker: Worker | null = null;
 let nextId = 1;
@@ -43,16 +43,7 @@ export async function loadBuildings(path = '/v1/viewer/buildings.arrow'): Promis
   const url = apiUrl(path);
   getWorker();
   const response = await fetch(url, { headers: { Accept: 'application/vnd.apache.arrow.stream' } });
-  if (!response.ok) {
-    let detail = `${response.status} ${response.statusText}`;
-    try {
-      const problem = (await response.json()) as { detail?: string; title?: string };
-      detail = problem.detail ?? problem.title ?? detail;
-    } catch {
-      // not problem+json
-    }
-    throw new ApiError(detail, response.status);
-  }
+  if (!response.ok) throw await problemOf(response);
   const body = await response.arrayBuffer();
   const timing = performance.getEntriesByName(url).at(-1) as PerformanceResourceTiming | undefined;
   const bytes = timing && timing.encodedBodySize > 0 ? timing.encodedBodySize : body.byteLength;
