@@ -60,22 +60,27 @@ class JobManager:
 
     def submit(self, scenario: Scenario, *, scenario_id: str | None = None) -> dict[str, Any]:
         """Accept a job for ``scenario`` and start it in the background; returns its status record."""
+        record = self._new_job(scenario, scenario_id, status="accepted", message="waiting for a worker")
+        self._executor.submit(self._execute, record["jobID"], scenario)
+        return record
+
+    def _new_job(self, scenario: Scenario, scenario_id: str | None, **state: Any) -> dict[str, Any]:
+        """Store a new job for ``scenario`` with the status fields ``state``; returns its record."""
         job_id = uuid.uuid4().hex
+        created = now_stamp()
         record = {
             "jobID": job_id,
             "processID": PROCESS_ID,
             "type": "process",
-            "status": "accepted",
-            "message": "waiting for a worker",
-            "created": now_stamp(),
-            "updated": now_stamp(),
+            "created": created,
+            "updated": created,
             "progress": 0,
+            **state,
             "scenario": scenario.name,
             "scenario_id": scenario_id,
         }
         self.jobs.save(job_id, {"scenario": scenario.model_dump(mode="json"), "scenario_id": scenario_id})
         self.jobs.put_record(job_id, record)
-        self._executor.submit(self._execute, job_id, scenario)
         return record
 
     def _update(self, job_id: str, **changes: Any) -> None:
@@ -121,24 +126,21 @@ class JobManager:
         The job holds the results document and the viewer layers (no export files: run the
         scenario asynchronously for those), and can be dismissed like any other.
         """
-        job_id = uuid.uuid4().hex
-        self.jobs.save(job_id, {"scenario": run.scenario.model_dump(mode="json"), "scenario_id": scenario_id})
-        self._write_results(job_id, run)
-        finished = now_stamp()
-        record = {
-            "jobID": job_id,
-            "processID": PROCESS_ID,
-            "type": "process",
-            "status": "successful",
-            "message": "done (synchronous execution: results and viewer layers, no export files)",
-            "created": finished,
-            "finished": finished,
-            "updated": finished,
-            "progress": 100,
-            "scenario": run.scenario.name,
-            "scenario_id": scenario_id,
-        }
-        self.jobs.put_record(job_id, record)
+        record = self._new_job(
+            run.scenario,
+            scenario_id,
+            status="running",
+            message="writing the results of a synchronous execution",
+        )
+        self._write_results(record["jobID"], run)
+        record.update(
+            status="successful",
+            message="done (synchronous execution: results and viewer layers, no export files)",
+            finished=now_stamp(),
+            progress=100,
+        )
+        record["updated"] = record["finished"]
+        self.jobs.put_record(record["jobID"], record)
         return record
 
     def status(self, job_id: str) -> dict[str, Any]:
