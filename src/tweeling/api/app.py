@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 import tweeling
 from tweeling.api import html
+from tweeling.api.access import install_access_control, requires
 from tweeling.api.features import FParam, build_router, wants_html
 from tweeling.api.mqtt_bridge import MqttBridge
 from tweeling.api.problems import install_problem_handlers
@@ -25,6 +26,8 @@ from tweeling.api.processes import build_processes_router
 from tweeling.api.sensorthings import STA_ROOT, LiveFeed, build_hub_router, build_sta_router
 from tweeling.api.viewer import ViewerApp, build_viewer_router
 from tweeling.core.errors import TweelingError
+from tweeling.governance.roles import Action
+from tweeling.services.governance import Governance
 from tweeling.services.jobs import JobManager
 from tweeling.services.scenarios import ScenarioService
 from tweeling.services.sensors import SensorHub
@@ -63,6 +66,7 @@ def create_app(settings: Settings, *, prepare_viewer: bool = False) -> FastAPI:
     indicator_layers = BaselineIndicators(scenarios)
     buildings = BuildingsArrow()
     bridge = MqttBridge(hub, settings.mqtt_url) if settings.mqtt_url else None
+    governance = Governance.build(settings)
 
     def _prepare_buildings() -> None:
         try:
@@ -99,6 +103,7 @@ def create_app(settings: Settings, *, prepare_viewer: bool = False) -> FastAPI:
     app.state.store = handle
     app.state.sensors = hub
     app.state.scenarios = scenarios
+    app.state.governance = governance
     install_problem_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
@@ -116,10 +121,12 @@ def create_app(settings: Settings, *, prepare_viewer: bool = False) -> FastAPI:
         return response
 
     @app.get("/", include_in_schema=False)
+    @requires(Action.READ)
     def root() -> RedirectResponse:
         return RedirectResponse(f"{VIEWER_PATH}/")
 
     @app.get(BASE_PATH, summary="Landing page", tags=["service"])
+    @requires(Action.READ)
     def landing(request: Request, f: FParam = None) -> Response:
         base = str(request.base_url).rstrip("/") + BASE_PATH
         document = {
@@ -243,6 +250,7 @@ def create_app(settings: Settings, *, prepare_viewer: bool = False) -> FastAPI:
     app.mount(VIEWER_PATH, ViewerApp(settings.resolved_viewer_dir / "dist"), name="viewer")
 
     @app.get(f"{BASE_PATH}/health", summary="Health check", tags=["service"])
+    @requires(Action.READ)
     def health() -> JSONResponse:
         result = check_health(handle)
         document = result.as_dict()
@@ -259,6 +267,7 @@ def create_app(settings: Settings, *, prepare_viewer: bool = False) -> FastAPI:
             media_type="application/health+json",
         )
 
+    install_access_control(app, governance, docs_path=f"{BASE_PATH}/docs")
     return app
 
 

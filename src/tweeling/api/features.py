@@ -14,9 +14,11 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tweeling.api import html
+from tweeling.api.access import collection_classification, requires
 from tweeling.api.processes import PROCESSES_CONFORMANCE
 from tweeling.core.crs import CRS84_URI, SUPPORTED_CRS, OutputCrs
 from tweeling.core.errors import InvalidInputError
+from tweeling.governance.roles import Action
 from tweeling.services import features as service
 from tweeling.services.status import StoreHandle
 
@@ -124,12 +126,14 @@ def build_router(handle: StoreHandle, base_path: str) -> APIRouter:
         }
 
     @router.get("/conformance", summary="Conformance classes")
+    @requires(Action.READ)
     def conformance(request: Request, f: FParam = None) -> Response:
         if wants_html(request, f):
             return HTMLResponse(html.conformance(CONFORMANCE, base_url(request)))
         return _json({"conformsTo": CONFORMANCE})
 
     @router.get("/collections", summary="Collections (the layers of the twin)")
+    @requires(Action.READ)
     def collections(request: Request, f: FParam = None) -> Response:
         base = base_url(request)
         with handle.use() as store:
@@ -147,6 +151,7 @@ def build_router(handle: StoreHandle, base_path: str) -> APIRouter:
         )
 
     @router.get("/collections/{collection_id}", summary="One collection")
+    @requires(Action.READ, collection_classification)
     def collection(request: Request, collection_id: CollectionId, f: FParam = None) -> Response:
         base = base_url(request)
         with handle.use() as store:
@@ -156,6 +161,7 @@ def build_router(handle: StoreHandle, base_path: str) -> APIRouter:
         return _json(collection_document(item, base))
 
     @router.get("/collections/{collection_id}/queryables", summary="Queryable properties (JSON Schema)")
+    @requires(Action.READ, collection_classification)
     def queryables(request: Request, collection_id: CollectionId) -> Response:
         with handle.use() as store:
             document = service.queryables(store, collection_id)
@@ -163,6 +169,7 @@ def build_router(handle: StoreHandle, base_path: str) -> APIRouter:
         return _json(document, "application/schema+json")
 
     @router.get("/collections/{collection_id}/items", summary="Features of a collection")
+    @requires(Action.READ, collection_classification)
     def items(
         request: Request,
         collection_id: CollectionId,
@@ -221,6 +228,7 @@ def build_router(handle: StoreHandle, base_path: str) -> APIRouter:
         return _json(service.feature_collection(page, links, _now()), GEOJSON, _content_crs(page.crs))
 
     @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+    @requires(Action.READ, collection_classification)
     def item(
         request: Request,
         collection_id: CollectionId,

@@ -21,7 +21,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from tweeling.api.access import requires
 from tweeling.core.errors import InvalidInputError, NotFoundError
+from tweeling.governance.roles import Action
 from tweeling.scenarios.interventions import Scenario
 from tweeling.services.jobs import PROCESS_ID, JobManager
 from tweeling.services.scenarios import ScenarioService, describe_model, parse_scenario
@@ -115,6 +117,7 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
         return out
 
     @router.get("/processes", summary="Process list")
+    @requires(Action.READ)
     def processes(request: Request) -> JSONResponse:
         root = base(request)
         return JSONResponse(
@@ -122,6 +125,7 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
         )
 
     @router.get("/processes/{process_id}", summary="Process description")
+    @requires(Action.READ)
     def process(process_id: str, request: Request) -> JSONResponse:
         if process_id != PROCESS_ID:
             raise NotFoundError(f"no process {process_id!r}; processes: {PROCESS_ID}")
@@ -173,6 +177,7 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
         raise InvalidInputError("inputs need scenario (a document) or scenario_id (a stored scenario)")
 
     @router.post("/processes/{process_id}/execution", summary="Execute (sync, or async with Prefer)")
+    @requires(Action.RUN_MODEL)
     async def execute(process_id: str, request: Request) -> Response:
         if process_id != PROCESS_ID:
             raise NotFoundError(f"no process {process_id!r}; processes: {PROCESS_ID}")
@@ -193,6 +198,7 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
         )
 
     @router.get("/jobs", summary="Job list")
+    @requires(Action.RUN_MODEL)
     def job_list(request: Request) -> JSONResponse:
         root = base(request)
         return JSONResponse(
@@ -203,24 +209,29 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
         )
 
     @router.get("/jobs/{job_id}", summary="Job status")
+    @requires(Action.RUN_MODEL)
     def job_status(job_id: str, request: Request) -> JSONResponse:
         return JSONResponse(job_document(jobs.status(job_id), base(request)))
 
     @router.get("/jobs/{job_id}/results", summary="Job results")
+    @requires(Action.RUN_MODEL)
     def job_results(job_id: str, request: Request) -> JSONResponse:
         return JSONResponse(results_document(jobs.results(job_id), base(request), job_id))
 
     @router.get("/jobs/{job_id}/files/{name}", summary="One result file of a job")
+    @requires(Action.RUN_MODEL)
     def job_file(job_id: str, name: str) -> FileResponse:
         return FileResponse(jobs.result_file(job_id, name))
 
     @router.delete("/jobs/{job_id}", summary="Dismiss a job")
+    @requires(Action.RUN_MODEL)
     def dismiss(job_id: str, request: Request) -> JSONResponse:
         return JSONResponse(job_document(jobs.dismiss(job_id), base(request)))
 
     # -- stored scenarios --------------------------------------------------------------------
 
     @router.get("/scenarios", summary="Stored scenarios")
+    @requires(Action.READ)
     def scenario_list(request: Request) -> JSONResponse:
         root = base(request)
         items = [
@@ -230,6 +241,7 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
         return JSONResponse({"scenarios": items, "links": [_link(f"{root}/scenarios", "self", "Scenarios")]})
 
     @router.post("/scenarios", summary="Store a new scenario", status_code=201)
+    @requires(Action.RUN_MODEL)
     async def scenario_create(request: Request) -> JSONResponse:
         body = await _body(request)
         document = service.save(parse_scenario(body))
@@ -237,16 +249,19 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
         return JSONResponse(document, status_code=201, headers={"Location": href})
 
     @router.get("/scenarios/compare", summary="Compare two stored scenarios (citywide indicators)")
+    @requires(Action.READ)
     def scenario_compare(first: str, second: str) -> JSONResponse:
         table = service.compare(service.stored(first), service.stored(second))
         rows = json.loads(table.reset_index().to_json(orient="records"))
         return JSONResponse({"first": first, "second": second, "indicators": rows})
 
     @router.get("/scenarios/{scenario_id}", summary="A stored scenario")
+    @requires(Action.READ)
     def scenario_get(scenario_id: str, version: int | None = None) -> JSONResponse:
         return JSONResponse(service.get(scenario_id, version))
 
     @router.put("/scenarios/{scenario_id}", summary="Store a new version of a scenario")
+    @requires(Action.RUN_MODEL)
     async def scenario_put(scenario_id: str, request: Request) -> JSONResponse:
         body = await _body(request)
         scenario = parse_scenario(body)
@@ -254,15 +269,18 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
         return JSONResponse(service.save(scenario, scenario_id))
 
     @router.delete("/scenarios/{scenario_id}", summary="Delete a stored scenario", status_code=204)
+    @requires(Action.RUN_MODEL)
     def scenario_delete(scenario_id: str) -> Response:
         service.delete(scenario_id)
         return Response(status_code=204)
 
     @router.get("/scenarios/{scenario_id}/versions", summary="Versions of a stored scenario")
+    @requires(Action.READ)
     def scenario_versions(scenario_id: str) -> JSONResponse:
         return JSONResponse({"id": scenario_id, "versions": service.versions(scenario_id)})
 
     @router.post("/scenarios/{scenario_id}/copy", summary="Copy a stored scenario", status_code=201)
+    @requires(Action.RUN_MODEL)
     def scenario_copy(scenario_id: str, request: Request, name: str | None = None) -> JSONResponse:
         document = service.copy(scenario_id, name=name)
         href = f"{base(request)}/scenarios/{document['id']}"
@@ -271,6 +289,7 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
     # -- models ---------------------------------------------------------------------------
 
     @router.get("/models", summary="Impact models and their algorithm-register entries")
+    @requires(Action.READ)
     def models() -> JSONResponse:
         return JSONResponse(
             {
@@ -280,6 +299,7 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
         )
 
     @router.get("/models/{model_id}", summary="One impact model")
+    @requires(Action.READ)
     def model(model_id: str) -> JSONResponse:
         found = service.registry.models.get(model_id)
         if found is None:

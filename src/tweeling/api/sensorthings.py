@@ -18,8 +18,10 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from tweeling.api.access import requires
 from tweeling.core.errors import InvalidInputError
 from tweeling.core.times import parse_instant
+from tweeling.governance.roles import Action
 from tweeling.services.sensors import SensorHub
 from tweeling.store.sta_schema import ENTITY_TYPES
 
@@ -64,6 +66,7 @@ def build_sta_router(hub: SensorHub, *, mqtt_url: str | None) -> APIRouter:
     router = APIRouter(prefix=STA_ROOT, tags=["SensorThings API 1.1"])
 
     @router.get("", summary="SensorThings service root: entity sets and conformance")
+    @requires(Action.READ)
     def service_root(request: Request) -> Response:
         root = _root(request)
         conformance = [c for c in CONFORMANCE if mqtt_url or "mqtt" not in c]
@@ -82,6 +85,7 @@ def build_sta_router(hub: SensorHub, *, mqtt_url: str | None) -> APIRouter:
     @router.post(
         "/CreateObservations", status_code=201, summary="dataArray extension: many observations at once"
     )
+    @requires(Action.WRITE_DATA)
     async def create_observations(
         request: Request, idempotency_key: Annotated[str | None, Header()] = None
     ) -> Response:
@@ -92,6 +96,7 @@ def build_sta_router(hub: SensorHub, *, mqtt_url: str | None) -> APIRouter:
         return _json(links, 201)
 
     @router.get("/{path:path}", summary="Read entities, entity sets, properties ($filter, $expand, ...)")
+    @requires(Action.READ)
     def read(request: Request, path: str) -> Response:
         result = hub.read(path, dict(request.query_params), _root(request))
         if path.endswith("/$value"):
@@ -101,12 +106,14 @@ def build_sta_router(hub: SensorHub, *, mqtt_url: str | None) -> APIRouter:
         return _json(result)
 
     @router.post("/{path:path}", status_code=201, summary="Create an entity (deep insert allowed)")
+    @requires(Action.WRITE_DATA)
     async def create(request: Request, path: str) -> Response:
         body = await _body(request)
         link, entity = await asyncio.to_thread(hub.create, path, body, _root(request))
         return _json(entity, 201, {"Location": link})
 
     @router.patch("/{path:path}", summary="Update part of an entity (JSON merge or JSON Patch)")
+    @requires(Action.WRITE_DATA)
     async def update(request: Request, path: str) -> Response:
         body = await _body(request)
         if request.headers.get("content-type", "").startswith("application/json-patch+json"):
@@ -114,11 +121,13 @@ def build_sta_router(hub: SensorHub, *, mqtt_url: str | None) -> APIRouter:
         return _json(await asyncio.to_thread(hub.update, path, body, _root(request)))
 
     @router.put("/{path:path}", summary="Replace an entity")
+    @requires(Action.WRITE_DATA)
     async def replace(request: Request, path: str) -> Response:
         body = await _body(request)
         return _json(await asyncio.to_thread(hub.replace, path, body, _root(request)))
 
     @router.delete("/{path:path}", summary="Delete an entity (and what depends on it)")
+    @requires(Action.WRITE_DATA)
     def delete(path: str) -> Response:
         hub.delete(path)
         return Response(status_code=200)
@@ -207,6 +216,7 @@ def build_hub_router(hub: SensorHub, feed: LiveFeed, base_path: str) -> APIRoute
     router = APIRouter(prefix=f"{base_path}/sensors", tags=["sensors"])
 
     @router.get("/aggregates", summary="Hourly or daily mean/min/max/count of a Datastream")
+    @requires(Action.READ)
     def aggregates(
         datastream: Annotated[int, Query(description="Datastream @iot.id")],
         period: Annotated[str, Query(description="PT1H (hourly) or P1D (daily)")] = "PT1H",
@@ -216,6 +226,7 @@ def build_hub_router(hub: SensorHub, feed: LiveFeed, base_path: str) -> APIRoute
         return _json(hub.aggregates(datastream, period, start, end))
 
     @router.get("/alerts", summary="Alerts raised by the alert rules, newest first")
+    @requires(Action.READ)
     def alerts(
         datastream: Annotated[int | None, Query(description="only this Datastream")] = None,
         since: Annotated[str | None, Query(description="ISO 8601 instant")] = None,
@@ -225,20 +236,24 @@ def build_hub_router(hub: SensorHub, feed: LiveFeed, base_path: str) -> APIRoute
         return _json({"alerts": hub.list_alerts(datastream_id=datastream, since=begin, limit=limit)})
 
     @router.get("/alert-rules", summary="Alert rules")
+    @requires(Action.READ)
     def rules() -> Response:
         return _json({"rules": hub.list_rules()})
 
     @router.post("/alert-rules", status_code=201, summary="Add an alert rule (threshold or rate of change)")
+    @requires(Action.WRITE_DATA)
     async def add_rule(request: Request) -> Response:
         rule = await asyncio.to_thread(hub.create_rule, await _body(request))
         return _json(rule, 201)
 
     @router.delete("/alert-rules/{rule_id}", summary="Remove an alert rule")
+    @requires(Action.WRITE_DATA)
     def delete_rule(rule_id: int) -> Response:
         hub.delete_rule(rule_id)
         return Response(status_code=204)
 
     @router.get("/live", summary="Server-Sent Events of new observations and alerts")
+    @requires(Action.READ)
     async def live(
         datastream: Annotated[
             str | None, Query(description="comma-separated Datastream ids; all if absent")

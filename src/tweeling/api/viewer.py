@@ -20,7 +20,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from tweeling.api.access import requires
 from tweeling.api.problems import problem
+from tweeling.governance.roles import Action
 from tweeling.services import basemap
 from tweeling.services.jobs import JobManager
 from tweeling.services.sensors import SensorHub
@@ -81,6 +83,7 @@ def build_viewer_router(
         response_class=Response,
         responses={200: {"content": {basemap.TILE_MEDIA_TYPE: {}}}, 204: {"description": "No tile"}},
     )
+    @requires(Action.READ)
     def tile(request: Request, z: int, x: int, y: int) -> Response:
         found = basemap.read_tile(z, x, y)
         headers = {"Cache-Control": TILE_CACHE, "Access-Control-Allow-Origin": "*"}
@@ -93,10 +96,12 @@ def build_viewer_router(
         return Response(found.decompressed(), media_type=basemap.TILE_MEDIA_TYPE, headers=headers)
 
     @router.get("/basemap/tiles.json", summary="TileJSON 3.0.0 of the basemap tiles", tags=["viewer"])
+    @requires(Action.READ)
     def tiles_json(request: Request) -> JSONResponse:
         return JSONResponse(basemap.tilejson(tiles_url(request)), headers={"Cache-Control": TILE_CACHE})
 
     @router.get("/basemap/style.json", summary="MapLibre style (v8) of the offline basemap", tags=["viewer"])
+    @requires(Action.READ)
     def style_json(
         request: Request,
         theme: Annotated[Literal["light", "dark"], Query(description="light (default) or dark")] = "light",
@@ -110,12 +115,14 @@ def build_viewer_router(
         response_class=Response,
         responses={200: {"content": {ARROW_STREAM: {}}}, 304: {"description": "Not modified (ETag)"}},
     )
+    @requires(Action.READ)
     def buildings_arrow(request: Request) -> Response:
         with handle.use() as store:
             payload = buildings.get(store)
         return arrow_response(request, payload)
 
     @router.get("/viewer/layers", summary="The viewer's layer catalogue", tags=["viewer"])
+    @requires(Action.READ)
     def layers(request: Request) -> JSONResponse:
         with handle.use() as store:
             stored = store.list_layers()
@@ -135,6 +142,7 @@ def build_viewer_router(
         response_class=Response,
         responses={200: {"content": {ARROW_STREAM: {}}}},
     )
+    @requires(Action.READ)
     def indicators(request: Request, level: Level) -> Response:
         return arrow_response(request, baseline.get(require_level(level)))
 
@@ -145,6 +153,7 @@ def build_viewer_router(
         response_class=Response,
         responses={200: {"content": {ARROW_STREAM: {}}}},
     )
+    @requires(Action.RUN_MODEL)
     def job_layer(
         job_id: str,
         level: Level,

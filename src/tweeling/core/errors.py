@@ -50,3 +50,32 @@ class ConfigurationError(TweelingError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, 500, "configuration-error", "Configuration error")
+
+
+class AuthenticationError(TweelingError):
+    """No valid identity: a missing, malformed, expired, forged or revoked token, or a wrong password."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 401, "unauthenticated", "Authentication required")
+
+
+class PermissionDeniedError(TweelingError):
+    """An identified caller whose roles do not allow the action (the policy's reason is the message)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 403, "forbidden", "Forbidden")
+
+
+class ConflictError(TweelingError):
+    """The request is valid but the state does not allow it (e.g. no approved review yet)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 409, "conflict", "Conflict")
+
+
+class TooManyRequestsError(TweelingError):
+    """Too many attempts (login throttling); ``retry_after_s`` says when to try again."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message, 429, "too-many-requests", "Too many requests")
+        self.retry_after_s = retry_after_s

@@ -7,10 +7,11 @@ The YAML file is ``tweeling.yaml`` in the working directory, or the file named b
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,6 +47,34 @@ class Settings(BaseSettings):
     viewer_dir: Path | None = None
     """The web viewer's folder (``package.json``, sources, built ``dist/``); default: ``viewer/`` of
     the source checkout."""
+    token_key: SecretStr | None = None
+    """Key that signs the access tokens (HS256); default: ``<data_dir>/secrets/token.key``, created
+    with mode 0600 on first use. Every server process of one deployment needs the same key."""
+    audit_key: SecretStr | None = None
+    """Key of the audit trail's HMAC chain; default: ``<data_dir>/secrets/audit.key``."""
+    token_ttl_s: int = 3600
+    """Lifetime of an access token (s)."""
+    login_max_failures: int = 5
+    """Failed logins per user name and client address before logins are refused for a while."""
+    login_lockout_s: int = 900
+    """How long (s) logins stay refused after too many failures; failures older than this are forgotten."""
+    oidc_issuer: str | None = None
+    """An external OpenID Connect provider whose tokens are accepted besides the twin's own (``iss``)."""
+    oidc_audience: str | None = None
+    """The ``aud`` the provider's tokens must carry (the twin's client id there)."""
+    oidc_jwks: str | None = None
+    """The provider's signing keys: a JWKS file path, or its ``jwks_uri`` (https, fetched on demand)."""
+    oidc_roles_claim: str = "roles"
+    """Claim with the user's roles; dotted for nested claims (``realm_access.roles``)."""
+    oidc_role_map: dict[str, str] = {}
+    """Provider role name -> twin role (``public``, ``resident``, ``analyst``, ``data_owner``,
+    ``ethics``, ``admin``); unmapped names are ignored, names equal to a twin role map to it."""
+    suppression_min_persons: int = 10
+    """Statistics of persons over fewer than this many persons are suppressed for roles below analyst."""
+    suppression_min_households: int = 5
+    """Statistics of households over fewer than this many households are suppressed likewise."""
+    review_quorum: int = 1
+    """Approvals by distinct ethics-committee members that a review needs (a rejection ends it)."""
 
     @classmethod
     def settings_customise_sources(
@@ -118,6 +147,25 @@ class Settings(BaseSettings):
         if self.store_url:
             return self.store_url
         return f"duckdb://{(self.data_dir / 'tweeling.duckdb').resolve()}"
+
+
+def secret_key(settings: Settings, name: str) -> bytes:
+    """The secret ``name`` (``token`` or ``audit``): from the settings if given, else from
+    ``<data_dir>/secrets/<name>.key``, created with 32 random bytes (mode 0600) on first use."""
+    configured: SecretStr | None = getattr(settings, f"{name}_key")
+    if configured is not None:
+        return configured.get_secret_value().encode()
+    path = settings.data_dir / "secrets" / f"{name}.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
 
 
 def load_settings(**overrides: object) -> Settings:
