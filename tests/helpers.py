@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 import pytest
 
+from tweeling.services.settings import Settings
+
 POSTGRES_ENV = "TWEELING_TEST_POSTGRES_URL"
 
 
@@ -37,3 +39,15 @@ def fresh_postgres_schema(url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(url, autocommit=True) as con:
             con.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def bearer(settings: Settings, *roles: str, subject: str | None = None) -> dict[str, str]:
+    """An ``Authorization`` header with a service token for ``roles``, signed with the deployment's key
+    (what ``tweeling users token`` issues), for tests that act as a given role."""
+    from tweeling.governance.roles import Role
+    from tweeling.governance.tokens import TokenService
+    from tweeling.services.settings import secret_key
+
+    tokens = TokenService(secret_key(settings, "token"))
+    name = subject or "test-" + "-".join(roles)
+    return {"Authorization": f"Bearer {tokens.issue(name, [Role(role) for role in roles]).token}"}

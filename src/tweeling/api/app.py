@@ -19,11 +19,17 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 import tweeling
 from tweeling.api import html
 from tweeling.api.access import install_access_control, requires
+from tweeling.api.audit import build_audit_router
+from tweeling.api.auth import build_auth_router
+from tweeling.api.catalogue import build_catalogue_router
 from tweeling.api.features import FParam, build_router, wants_html
 from tweeling.api.mqtt_bridge import MqttBridge
 from tweeling.api.problems import install_problem_handlers
 from tweeling.api.processes import build_processes_router
+from tweeling.api.registers import build_registers_router
+from tweeling.api.reviews import build_reviews_router
 from tweeling.api.sensorthings import STA_ROOT, LiveFeed, build_hub_router, build_sta_router
+from tweeling.api.statistics import build_statistics_router
 from tweeling.api.viewer import ViewerApp, build_viewer_router
 from tweeling.core.errors import TweelingError
 from tweeling.governance.roles import Action
@@ -66,7 +72,7 @@ def create_app(settings: Settings, *, prepare_viewer: bool = False) -> FastAPI:
     indicator_layers = BaselineIndicators(scenarios)
     buildings = BuildingsArrow()
     bridge = MqttBridge(hub, settings.mqtt_url) if settings.mqtt_url else None
-    governance = Governance.build(settings)
+    governance = Governance.build(settings, store=handle, hub=hub, scenarios=scenarios)
 
     def _prepare_buildings() -> None:
         try:
@@ -247,6 +253,15 @@ def create_app(settings: Settings, *, prepare_viewer: bool = False) -> FastAPI:
     app.include_router(build_sta_router(hub, mqtt_url=settings.mqtt_url))
     app.include_router(build_processes_router(scenarios, jobs, BASE_PATH))
     app.include_router(build_viewer_router(handle, hub, jobs, indicator_layers, buildings, BASE_PATH))
+    for build_governance_router in (
+        build_auth_router,
+        build_audit_router,
+        build_catalogue_router,
+        build_registers_router,
+        build_reviews_router,
+        build_statistics_router,
+    ):
+        app.include_router(build_governance_router(governance, BASE_PATH))
     app.mount(VIEWER_PATH, ViewerApp(settings.resolved_viewer_dir / "dist"), name="viewer")
 
     @app.get(f"{BASE_PATH}/health", summary="Health check", tags=["service"])

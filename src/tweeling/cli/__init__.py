@@ -1,5 +1,5 @@
 """Command line: ``tweeling demo | serve | import | info | sensors ... | scenario run|validate|models |
-viewer build``.
+viewer build | users ... | audit verify|show | register ...``.
 
 Thin adapter over the service layer. Errors are printed as one line
 (``tweeling: error: ...``) with a non-zero exit code, never a traceback.
@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import tweeling
+from tweeling.cli import audit as audit_cli
+from tweeling.cli import register as register_cli
+from tweeling.cli import users as users_cli
 from tweeling.core.errors import TweelingError
 from tweeling.services import citymodel, sensor_feeds
 from tweeling.services.sensors import SensorHub
@@ -425,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     models = scenario_sub.add_parser("models", help="list the impact models and their indicators")
     models.add_argument("--json", action="store_true", help="full metadata incl. the algorithm register")
     models.set_defaults(func=cmd_scenario_models)
+    for group in (users_cli, audit_cli, register_cli):
+        group.add_parsers(sub, with_store)
     return parser
 
 

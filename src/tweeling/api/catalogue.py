@@ -1,0 +1,12 @@
+"""Routes: Dataset catalogue with lineage (placeholder)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tweeling.services.governance import Governance
+
+
+def build_catalogue_router(governance: Governance, base_path: str) -> APIRouter:
+    """The routes of this part of the governance API."""
+    return APIRouter(prefix=base_path)

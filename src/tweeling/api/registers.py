@@ -1,0 +1,12 @@
+"""Routes: Algorithm register and sensor register (placeholder)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tweeling.services.governance import Governance
+
+
+def build_registers_router(governance: Governance, base_path: str) -> APIRouter:
+    """The routes of this part of the governance API."""
+    return APIRouter(prefix=base_path)

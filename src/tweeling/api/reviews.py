@@ -1,0 +1,12 @@
+"""Routes: Ethics review workflow (placeholder)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tweeling.services.governance import Governance
+
+
+def build_reviews_router(governance: Governance, base_path: str) -> APIRouter:
+    """The routes of this part of the governance API."""
+    return APIRouter(prefix=base_path)
