@@ -51,3 +51,14 @@ def bearer(settings: Settings, *roles: str, subject: str | None = None) -> dict[
     tokens = TokenService(secret_key(settings, "token"))
     name = subject or "test-" + "-".join(roles)
     return {"Authorization": f"Bearer {tokens.issue(name, [Role(role) for role in roles]).token}"}
+
+
+TEST_TOKEN_KEY = "tweeling-test-token-key-0123456789abcdef0123456789"
+"""The token key the test servers started by ``running_server`` sign with (``TWEELING_TOKEN_KEY``)."""
+
+
+def server_bearer(*roles: str, subject: str | None = None) -> dict[str, str]:
+    """An ``Authorization`` header for a test server started by ``running_server``."""
+    from tweeling.services.settings import load_settings
+
+    return bearer(load_settings(token_key=TEST_TOKEN_KEY), *roles, subject=subject)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 import pytest
+
+from tests.helpers import TEST_TOKEN_KEY
 
 
 def free_port() -> int:
@@ -26,7 +30,13 @@ def running_server(
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """A `tweeling serve` process on ``store_url``; yields (root URL, process)."""
     port = free_port()
-    env = {**os.environ, **(extra_env or {})}
+    data_dir = tempfile.mkdtemp(prefix="tweeling-server-")
+    env = {
+        **os.environ,
+        "TWEELING_TOKEN_KEY": TEST_TOKEN_KEY,
+        "TWEELING_DATA_DIR": data_dir,
+        **(extra_env or {}),
+    }
     process = subprocess.Popen(
         [
             sys.executable,
@@ -63,6 +73,7 @@ def running_server(
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=10)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import fresh_postgres_schema, postgres_url_or_skip
+from tests.helpers import bearer, fresh_postgres_schema, postgres_url_or_skip
 from tweeling.api.app import create_app
 from tweeling.services.settings import load_settings
 from tweeling.store import open_store
@@ -85,14 +85,14 @@ def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClien
     if request.param == "duckdb":
         url = f"duckdb://{tmp_path / 'sensors.duckdb'}"
         open_store(url).close()
-        with TestClient(create_app(load_settings(store_url=url))) as test_client:
+        settings = load_settings(store_url=url, data_dir=tmp_path)
+        with TestClient(create_app(settings), headers=bearer(settings, "data_owner")) as test_client:
             yield test_client
         return
-    with (
-        fresh_postgres_schema(postgres_url_or_skip()) as url,
-        TestClient(create_app(load_settings(store_url=url))) as test_client,
-    ):
-        yield test_client
+    with fresh_postgres_schema(postgres_url_or_skip()) as url:
+        settings = load_settings(store_url=url, data_dir=tmp_path)
+        with TestClient(create_app(settings), headers=bearer(settings, "data_owner")) as test_client:
+            yield test_client
 
 
 def problem(response: Any, status: int) -> dict[str, Any]:

@@ -16,12 +16,37 @@ import geojson
 import httpx
 import orjson
 import pytest
+import requests
 
 from tests.api.conftest import running_server
-from tests.helpers import fresh_postgres_schema, postgres_url_or_skip
+from tests.helpers import fresh_postgres_schema, postgres_url_or_skip, server_bearer
 from tweeling.store import open_store
 
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
+
+
+WRITER = server_bearer("data_owner")
+"""Headers of a data owner (the role that writes sensor data) on the test servers."""
+
+
+class _Bearer(requests.auth.AuthBase):
+    def __init__(self, header: str) -> None:
+        self.header = header
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.header
+        return request
+
+
+class BearerAuthHandler(fsc.AuthHandler):
+    """FROST's client with an OAuth2 bearer token instead of its HTTP Basic default."""
+
+    def __init__(self, *roles: str) -> None:
+        super().__init__()
+        self.header = server_bearer(*roles)["Authorization"]
+
+    def add_auth_header(self) -> requests.auth.AuthBase:
+        return _Bearer(self.header)
 
 
 @pytest.fixture(params=["duckdb", "postgis"])
@@ -40,7 +65,7 @@ def test_frost_client_round_trip(store_url: str) -> None:
     """FROST's client creates a Thing with a Location and Datastreams, posts observations, queries with
     filters and expands, updates and deletes — and gets back what it wrote."""
     with running_server(store_url) as (root, _):
-        service = fsc.SensorThingsService(f"{root}/v1.1")
+        service = fsc.SensorThingsService(f"{root}/v1.1", auth_handler=BearerAuthHandler("data_owner"))
         location = fsc.Location(
             name="Spuiboulevard",
             description="Lamp post near the bus station",
@@ -157,6 +182,7 @@ def test_live_push_delivers_new_observations_of_one_datastream(store_url: str) -
                 response = httpx.post(
                     f"{root}/v1.1/Datastreams({stream})/Observations",
                     json={"result": float(i), "phenomenonTime": f"2024-06-01T09:0{i}:00Z"},
+                    headers=WRITER,
                 )
                 assert response.status_code == 201, response.text
         listener.join(10)
@@ -202,7 +228,7 @@ def create_network(root: str, streams: int) -> list[int]:
             for i in range(streams)
         ],
     }
-    created = httpx.post(f"{root}/v1.1/Things", json=thing)
+    created = httpx.post(f"{root}/v1.1/Things", json=thing, headers=WRITER)
     assert created.status_code == 201, created.text
     listing = httpx.get(f"{root}/v1.1/Datastreams", params={"$orderby": "@iot.id", "$select": "id"}).json()
     return [d["@iot.id"] for d in listing["value"]]
@@ -240,7 +266,7 @@ def test_sigkill_during_sustained_ingest_loses_nothing_acknowledged(store_url: s
                     response = httpx.post(
                         f"{root}/v1.1/CreateObservations",
                         json=body,
-                        headers={"Idempotency-Key": key},
+                        headers={**WRITER, "Idempotency-Key": key},
                         timeout=10,
                     )
                 except httpx.TransportError:
@@ -271,7 +297,10 @@ def test_sigkill_during_sustained_ingest_loses_nothing_acknowledged(store_url: s
                 }
             ]
             response = httpx.post(
-                f"{root}/v1.1/CreateObservations", json=body, headers={"Idempotency-Key": key}, timeout=30
+                f"{root}/v1.1/CreateObservations",
+                json=body,
+                headers={**WRITER, "Idempotency-Key": key},
+                timeout=30,
             )
             assert response.status_code == 201, response.text
             acknowledged[key] = [r[1] for r in rows]

@@ -10,11 +10,15 @@ import httpx
 import pytest
 
 from tests.api.conftest import running_server
+from tests.helpers import server_bearer
 from tests.sensors.test_connectors import server  # noqa: F401 (fixture: recorded Luchtmeetnet responses)
 from tweeling.cli import main
 from tweeling.services.sensor_feeds import load_demo_sensors
 from tweeling.services.sensors import SensorHub
 from tweeling.store import open_store
+
+TOKEN = ["--token", server_bearer("data_owner")["Authorization"].removeprefix("Bearer ")]
+"""A data owner's token for the test server (the feeds write observations)."""
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +64,8 @@ def test_demo_network_is_loaded_once_and_flagged_simulated(demo_server: str) -> 
 
 def test_simulate_feeds_the_running_server(demo_server: str, capsys: pytest.CaptureFixture[str]) -> None:
     before = observation_count(demo_server)
-    assert main(["sensors", "simulate", "--server", demo_server, "--rate", "40", "--batches", "3"]) == 0
+    args = ["sensors", "simulate", "--server", demo_server, "--rate", "40", "--batches", "3", *TOKEN]
+    assert main(args) == 0
     added = observation_count(demo_server) - before
     assert 100 <= added <= 140  # 3 one-second batches at 40/s
     assert "refused" in capsys.readouterr().out
@@ -70,6 +75,7 @@ def test_sync_luchtmeetnet_from_recorded_responses(demo_server: str, server: obj
     base = f"{server.base}/open_api"  # type: ignore[attr-defined]
     before = observation_count(demo_server)
     args = ["sensors", "sync", "luchtmeetnet", "--server", demo_server, "--source-url", base, "--hours", "6"]
+    args += TOKEN
     assert main(args) == 0
     keys = {
         s["properties"].get("tweeling_key")

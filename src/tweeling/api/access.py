@@ -215,7 +215,7 @@ class AccessControl:
                 classification = policy.classify(path_params, self.governance)
                 decision = decide(principal, policy.action, classification)
         except TweelingError as error:
-            await self._problem(scope, send, error.status, error.title, error.message)
+            await self._problem(scope, send, error.status, error.title, error.message, code=error.code)
             return
         state: MutableMapping[str, Any] = scope.setdefault("state", {})
         state["principal"] = principal
@@ -225,10 +225,15 @@ class AccessControl:
                 self._audit(principal, "access-denied", scope, "denied", decision.reason)
             if principal.is_anonymous:
                 await self._problem(
-                    scope, send, 401, "Authentication required", f"log in first: {decision.reason}"
+                    scope,
+                    send,
+                    401,
+                    "Authentication required",
+                    f"log in first: {decision.reason}",
+                    code="policy-denied",
                 )
             else:
-                await self._problem(scope, send, 403, "Forbidden", decision.reason)
+                await self._problem(scope, send, 403, "Forbidden", decision.reason, code="policy-denied")
             return
         if policy is not None and decision.detail and classification.rank >= Classification.CONFIDENTIAL.rank:
             self._audit(principal, "data-access", scope, "ok", f"{policy.action} {classification} data")
@@ -274,7 +279,7 @@ class AccessControl:
         return send_with_headers
 
     @staticmethod
-    async def _problem(scope: Scope, send: Send, status: int, title: str, detail: str) -> None:
+    async def _problem(scope: Scope, send: Send, status: int, title: str, detail: str, *, code: str) -> None:
         body = orjson.dumps(
             {
                 "type": "about:blank",
@@ -282,6 +287,7 @@ class AccessControl:
                 "status": status,
                 "detail": detail,
                 "instance": scope["path"],
+                "code": code,
             }
         )
         headers = [

@@ -163,9 +163,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feed_token(args: argparse.Namespace, subject: str) -> str:
+    """The token a sensor feed writes with: ``--token``, else ``TWEELING_TOKEN``, else a one-hour
+    data-owner service token signed with this deployment's token key (the operator's machine)."""
+    if args.token or os.environ.get("TWEELING_TOKEN"):
+        return str(args.token or os.environ["TWEELING_TOKEN"])
+    from tweeling.governance.roles import Role
+    from tweeling.governance.tokens import TokenService
+    from tweeling.services.settings import secret_key
+
+    settings = _settings(args)
+    tokens = TokenService(secret_key(settings, "token"), ttl_s=3600)
+    return tokens.issue(subject, [Role.DATA_OWNER]).token
+
+
 def cmd_sensors_simulate(args: argparse.Namespace) -> int:
     """Feed the running server's simulated sensors in real time until stopped (or --batches)."""
-    client = sensor_feeds.SensorThingsClient(args.server)
+    client = sensor_feeds.SensorThingsClient(args.server, token=_feed_token(args, "sensor-simulator"))
     print(f"Simulating {args.rate:g} observations/s into {client.root} (Ctrl+C stops)", flush=True)
     stored = refused = 0
     started = time.monotonic()
@@ -183,7 +197,7 @@ def cmd_sensors_simulate(args: argparse.Namespace) -> int:
 
 def cmd_sensors_sync(args: argparse.Namespace) -> int:
     """Copy recent observations from a live source (Luchtmeetnet, Samen Meten) into the running server."""
-    client = sensor_feeds.SensorThingsClient(args.server)
+    client = sensor_feeds.SensorThingsClient(args.server, token=_feed_token(args, f"sync-{args.source}"))
     extra = {"source_url": args.source_url} if args.source_url else {}
     if args.source == "luchtmeetnet":
         streams, stored = sensor_feeds.sync_luchtmeetnet(client, args.station, args.hours, **extra)
@@ -383,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
             default="http://127.0.0.1:8000",
             help="the running server (default http://127.0.0.1:8000)",
         )
+        p.add_argument(
+            "--token",
+            help="access token of a data owner (default: $TWEELING_TOKEN, else a service token signed "
+            "with the token key of --data-dir)",
+        )
+        p.add_argument("--data-dir", type=Path, help="data directory whose token key signs (default: ./var)")
         return p
 
     simulate = with_target(

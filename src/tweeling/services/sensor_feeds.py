@@ -105,9 +105,10 @@ def load_demo_sensors(
 class SensorThingsClient:
     """A small JSON client of a running Tweeling server's SensorThings API (standard library only)."""
 
-    def __init__(self, server: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, server: str, timeout_s: float = 30.0, *, token: str | None = None) -> None:
         self.root = server.rstrip("/") + "/v1.1"
         self.timeout_s = timeout_s
+        self.auth = {"Authorization": f"Bearer {token}"} if token else {}
 
     def request(
         self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
@@ -118,7 +119,12 @@ class SensorThingsClient:
             f"{self.root}/{path}",
             data=data,
             method=method,
-            headers={"Content-Type": "application/json", "Accept": "application/json", **(headers or {})},
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                **self.auth,
+                **(headers or {}),
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
