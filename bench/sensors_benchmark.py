@@ -144,12 +144,25 @@ class Problem:
         }
 
 
+BENCH_TOKEN_KEY = "tweeling-benchmark-token-key-0123456789abcdef0123"
+"""The token key the benchmark's servers sign with (``TWEELING_TOKEN_KEY``)."""
+
+
+def bench_token() -> str:
+    """A data owner's service token for the benchmark's servers (writing observations needs one)."""
+    from tweeling.governance.roles import Role
+    from tweeling.governance.tokens import TokenService
+
+    return TokenService(BENCH_TOKEN_KEY.encode(), ttl_s=24 * 3600).issue("benchmark", [Role.DATA_OWNER]).token
+
+
 class Api:
     """A keep-alive HTTP connection per thread to one server."""
 
     def __init__(self, port: int) -> None:
         self.port = port
         self._local = threading.local()
+        self.auth = {"Authorization": f"Bearer {bench_token()}"}
 
     def _connection(self) -> http.client.HTTPConnection:
         """This thread's connection; a new one when it was idle longer than the server keeps it."""
@@ -168,7 +181,8 @@ class Api:
     ) -> tuple[int, bytes]:
         """Send one request; a broken connection is closed (the next call opens a new one) and raised."""
         con = self._connection()
-        all_headers = {"Content-Type": "application/json", **(headers or {})} if body is not None else {}
+        all_headers = {**self.auth, **({"Content-Type": "application/json"} if body is not None else {})}
+        all_headers.update(headers or {})
         try:
             con.request(method, path, body=body, headers=all_headers)
             response = con.getresponse()
@@ -1026,7 +1040,7 @@ def bench_store(
     with ``mqtt_url``: without it the server runs without the MQTT bridge)."""
     port = free_port()
     log = workdir / f"tweeling-{store.lower()}.log"
-    env = {**os.environ, "TWEELING_STORE_URL": store_url}
+    env = {**os.environ, "TWEELING_STORE_URL": store_url, "TWEELING_TOKEN_KEY": BENCH_TOKEN_KEY}
     env.pop("TWEELING_MQTT_URL", None)
     if mqtt_url is not None:
         env["TWEELING_MQTT_URL"] = mqtt_url

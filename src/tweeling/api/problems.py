@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tweeling.core.errors import TweelingError
+from tweeling.core.errors import TooManyRequestsError, TweelingError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("tweeling.api")
@@ -29,7 +29,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(TweelingError)
     async def _tweeling(request: Request, exc: TweelingError) -> JSONResponse:
         extra = {"invalid-params": exc.invalid_params} if exc.invalid_params else {}
-        return problem(exc.status, exc.title, exc.message, request.url.path, code=exc.code, **extra)
+        response = problem(exc.status, exc.title, exc.message, request.url.path, code=exc.code, **extra)
+        if isinstance(exc, TooManyRequestsError):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -113,10 +113,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{sensors.rules} alert rules, {sensors.observations:,} simulated observations "
             f"({sensor_feeds.HISTORY_DAYS:g} days of history) in {settings.resolved_sensors_store_url}"
         )
+    _create_demo_accounts(settings)
     if args.no_serve:
         return 0
     _serve(settings, args.workers, build_viewer=not args.no_viewer_build)
     return 0
+
+
+DEMO_ACCOUNTS = (
+    ("beheerder", "admin"),
+    ("analist", "analyst"),
+    ("data-eigenaar", "data_owner"),
+    ("ethiek", "ethics"),
+    ("ethiek2", "ethics"),
+    ("bewoner", "resident"),
+)
+"""One account per role for trying the demo (the public needs none)."""
+
+
+def _create_demo_accounts(settings: Settings) -> None:
+    """On a demo without users, one account per role with a random password, written once to
+    ``<data_dir>/demo-accounts.txt`` (mode 0600). Never in production."""
+    import secrets
+
+    from tweeling.governance.roles import Principal, Role
+    from tweeling.services.governance import audit_log
+    from tweeling.services.identity import IdentityService
+
+    if settings.environment == "production":
+        return
+    identity = IdentityService(settings, audit_log(settings))
+    if identity.list_users():
+        return
+    actor = Principal(subject="cli:demo", roles=frozenset({Role.ADMIN}))
+    lines = []
+    for name, role in DEMO_ACCOUNTS:
+        password = secrets.token_urlsafe(12)
+        identity.create_user(name, password, [role], actor=actor)
+        lines.append(f"{name:<14} {role:<11} {password}")
+    path = settings.data_dir / "demo-accounts.txt"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write("# Demo accounts of this twin (user, role, password). Delete this file after reading.\n")
+        handle.write("\n".join(lines) + "\n")
+    print(f"Created demo accounts, one per role; user names and passwords are in {path}")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

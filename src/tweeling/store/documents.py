@@ -26,7 +26,7 @@ _VERSION = re.compile(r"^v(\d{4,})\.json$")
 
 def check_document_id(value: str, what: str = "id") -> str:
     """A document id: lower-case letters, digits, '-' and '_' (≤ 100 characters)."""
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         raise InvalidInputError(
             f"{what} {value!r} is not valid: use lower-case letters, digits, '-' and '_' (at most 100)",
             invalid_params=[{"name": what, "reason": "invalid identifier"}],
@@ -71,7 +71,7 @@ class DocumentStore:
         """All document ids, sorted."""
         if not self.folder.is_dir():
             return []
-        return sorted(p.name for p in self.folder.iterdir() if p.is_dir() and _ID.match(p.name))
+        return sorted(p.name for p in self.folder.iterdir() if p.is_dir() and _ID.fullmatch(p.name))
 
     def versions(self, doc_id: str) -> list[int]:
         """The version numbers of a document, oldest first."""
