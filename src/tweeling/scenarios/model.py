@@ -76,7 +76,13 @@ class ParameterInfo:
 
 @dataclass(frozen=True)
 class AlgorithmRegisterEntry:
-    """Algoritmeregister publicatiestandaard 1.0.0 fields (see STANDARDS.md); Dutch where required."""
+    """Algoritmeregister publicatiestandaard 1.0.0 fields (see STANDARDS.md); Dutch where required.
+
+    The required fields come first; the optional ones default to "" (left out of :meth:`as_dict`).
+    ``status`` here is only the default: the algorithm register keeps the status of each model
+    (``tweeling.governance.algorithm_register``), and fills ``source_link`` (the entry in the
+    twin's own register) and ``source_id`` (the model id) itself.
+    """
 
     name: str
     description_short: str
@@ -98,10 +104,27 @@ class AlgorithmRegisterEntry:
     source_code_link: str = "https://github.com/tweeling/tweeling"
     language: str = "nld"
     schema: str = "1.0.0"
+    end_date: str = ""
+    link: str = ""
+    """A public page about the model (its documentation)."""
+    source_link: str = ""
+    legal_basis_link: str = ""
+    legal_basis_title: str = ""
+    processing_register_link: str = ""
+    impact_assessment_link: str = ""
+    impact_assessment_explanation: str = (
+        "Geen DPIA: het model verwerkt geen persoonsgegevens. Geen IAMA: het model is een verkennend "
+        "hulpmiddel en neemt geen besluiten over personen. Voordat het model 'In gebruik' gaat, "
+        "beoordeelt de ethische commissie van de tweeling het (review 'model-in-use')."
+    )
+    data_source_link: str = ""
+    data_source_title: str = ""
+    source_id: str = ""
+    search_terms: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        """The entry as register fields, for the API and the docs."""
-        return dataclasses.asdict(self)
+        """The entry as register fields, for the API and the docs; optional fields left empty are left out."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if value}
 
 
 @dataclass(frozen=True)

@@ -340,6 +340,80 @@ WEATHER_STREAMS: tuple[tuple[str, Quantity], ...] = (
 """Key suffix and quantity of the weather station's Datastreams."""
 
 
+# --- sensor register ----------------------------------------------------------------------
+
+CITY_OWNER = "Gemeente Dordrecht"
+
+COUNTS_RETENTION_DAYS = 5 * 365 + 1
+"""People counts are kept five years (assumed policy of the demo), as daily-scale evidence for
+crowd management and events; the camera images they come from are never stored."""
+
+NO_PERSONAL_DATA = "Not needed under the AVG/GDPR: the sensor captures no personal data"
+
+OPEN_SERIES = "No limit: open data without personal data, kept as a long-term series"
+
+SENSOR_PURPOSES: Mapping[SensorKind, str] = {
+    "air_quality_station": (
+        "Air-quality monitoring (NO2, PM10, PM2.5) for the official network that checks the EU limit values"
+    ),
+    "low_cost_air": (
+        "Indicative air-quality monitoring (NO2, PM2.5) along busy streets, between official stations"
+    ),
+    "noise": "Road-traffic noise monitoring (5-minute LAeq levels only; no sound is recorded)",
+    "crowd": (
+        "Crowd monitoring: counting people passing a line in the city centre to manage crowding at "
+        "events and busy days and to warn when a zone is full"
+    ),
+    "traffic": "Counting motor vehicles per lane (induction loops) for traffic management and planning",
+    "weather": "Local weather (temperature, wind, rain, humidity) for heat and air-quality analyses",
+}
+"""Why each kind of demo sensor is there, in the words of the sensor register."""
+
+
+def sensor_register_entry(kind: SensorKind, *, owner: str = CITY_OWNER) -> dict[str, Any]:
+    """``properties.register`` of a demo Thing: purpose, owner, personal data, legal basis, retention.
+
+    Only the crowd counters can capture personal data: camera-based counting lines see the people
+    passing. They count on the device and keep the counts, not the images; their legal basis is
+    the municipality's public task (Gemeentewet art. 160, AVG art. 6(1)(e)).
+    """
+    entry: dict[str, Any] = {
+        "purpose": SENSOR_PURPOSES[kind],
+        "owner": owner,
+        "personal_data": False,
+        "personal_data_kinds": [],
+        "legal_basis": NO_PERSONAL_DATA,
+        "retention_days": None,
+        "retention": OPEN_SERIES,
+        "status": "public",
+    }
+    if kind == "air_quality_station":
+        entry["legal_basis"] = (
+            "EU Air Quality Directive 2008/50/EC: the State monitors air quality (no personal data)"
+        )
+    if kind == "crowd":
+        entry |= {
+            "personal_data": True,
+            "personal_data_kinds": [
+                "camera images of people passing (turned into counts on the device; not stored or sent)"
+            ],
+            "legal_basis": "Gemeentewet art. 160 / AVG art. 6(1)(e)",
+            "retention_days": COUNTS_RETENTION_DAYS,
+            "retention": (
+                "Counts (people per 5 minutes) kept 5 years; camera images are never stored or sent"
+            ),
+        }
+    return entry
+
+
+def station_owner(national_code: str) -> str:
+    """Who runs an official air-quality station: RIVM for the national network (numeric codes),
+    DCMR for the regional Rijnmond stations the list carries with letter codes (Ridderkerk)."""
+    if national_code.isdigit():
+        return "RIVM (Landelijk Meetnet Luchtkwaliteit)"
+    return "DCMR Milieudienst Rijnmond (regional network; data reported through RIVM)"
+
+
 # --- payload builders ---------------------------------------------------------------------
 
 
@@ -421,6 +495,7 @@ def station_things(
             "network": network,
             "real_device": True,
             "location_source": "RIVM EIONET e-Reporting station list, December 2013 (shipped)",
+            "register": sensor_register_entry("air_quality_station", owner=station_owner(national)),
         }
         if luchtmeetnet:
             properties["luchtmeetnet_code"] = luchtmeetnet
@@ -470,6 +545,7 @@ def _city_thing(
             "site": site_key,
             "real_device": False,
             **extra,
+            "register": sensor_register_entry(kind),
         },
         "Locations": [
             _location(

@@ -50,7 +50,12 @@ class Governance:
     ) -> Governance:
         """All governance services for ``settings`` over the application's store, hub and scenarios."""
         audit = audit_log(settings)
-        algorithms = AlgorithmRegister(settings.data_dir, scenarios.registry)
+        algorithms = AlgorithmRegister(
+            settings.data_dir,
+            scenarios.registry,
+            audit=audit,
+            register_url=settings.resolved_public_url + "/v1/algorithms",
+        )
         return cls(
             settings=settings,
             audit=audit,

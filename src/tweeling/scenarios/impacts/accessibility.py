@@ -546,6 +546,15 @@ INFO = ModelInfo(
         technical_operation="Het wegennet wordt een graaf; per soort voorziening berekent het "
         "kortste-padalgoritme van Dijkstra de afstand van elke woning naar de dichtstbijzijnde. Het "
         "algoritme is niet zelflerend.",
+        legal_basis=(
+            "Geen aparte wettelijke grondslag nodig: het model ondersteunt de voorbereiding van "
+            "plannen, neemt geen besluiten en verwerkt geen persoonsgegevens. Kader: de "
+            "omgevingsvisie en ruimtelijke plannen van de gemeente onder de Omgevingswet."
+        ),
+        legal_basis_title="Omgevingswet",
+        legal_basis_link="https://wetten.overheid.nl/BWBR0037885",
+        link="https://github.com/tweeling/tweeling/blob/main/docs/models/accessibility.md",
+        source_code_link="https://github.com/tweeling/tweeling/blob/main/src/tweeling/scenarios/impacts/accessibility.py",
     ),
 )
 

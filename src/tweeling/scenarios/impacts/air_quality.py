@@ -908,6 +908,16 @@ INFO = ModelInfo(
         "standaardrekenmethode 1 de verdunning over de afstand tot de weg berekend, rekening houdend met "
         "bebouwing langs de straat en bomen, en omgerekend naar NO2 met de ozonformule. Het algoritme is "
         "niet zelflerend.",
+        legal_basis=(
+            "Geen aparte wettelijke grondslag nodig: het model ondersteunt de voorbereiding van "
+            "plannen, neemt geen besluiten en verwerkt geen persoonsgegevens. Kader: de "
+            "omgevingswaarden voor luchtkwaliteit van de Omgevingswet; wettelijke toetsing gebeurt "
+            "met de officiële rekenmethoden."
+        ),
+        legal_basis_title="Omgevingswet",
+        legal_basis_link="https://wetten.overheid.nl/BWBR0037885",
+        link="https://github.com/tweeling/tweeling/blob/main/docs/models/air_quality.md",
+        source_code_link="https://github.com/tweeling/tweeling/blob/main/src/tweeling/scenarios/impacts/air_quality.py",
     ),
 )
 

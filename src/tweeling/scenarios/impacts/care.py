@@ -525,6 +525,16 @@ REGISTER = AlgorithmRegisterEntry(
     impact_assessments=(
         "Geen DPIA nodig: het model verwerkt alleen geaggregeerde tellingen, geen persoonsgegevens"
     ),
+    legal_basis=(
+        "Geen aparte wettelijke grondslag nodig: het model ondersteunt de voorbereiding van "
+        "plannen, neemt geen besluiten en verwerkt geen persoonsgegevens (alleen geaggregeerde "
+        "tellingen). Kader: de taak van de gemeente om maatschappelijke ondersteuning te regelen "
+        "(Wet maatschappelijke ondersteuning 2015)."
+    ),
+    legal_basis_title="Wet maatschappelijke ondersteuning 2015",
+    legal_basis_link="https://wetten.overheid.nl/BWBR0035362",
+    link="https://github.com/tweeling/tweeling/blob/main/docs/models/care.md",
+    source_code_link="https://github.com/tweeling/tweeling/blob/main/src/tweeling/scenarios/impacts/care.py",
 )
 
 INFO = ModelInfo(

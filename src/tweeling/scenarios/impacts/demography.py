@@ -509,6 +509,16 @@ REGISTER = AlgorithmRegisterEntry(
     impact_assessments=(
         "Geen DPIA nodig: het model verwerkt alleen geaggregeerde CBS-tellingen, geen persoonsgegevens"
     ),
+    legal_basis=(
+        "Geen aparte wettelijke grondslag nodig: het model ondersteunt de voorbereiding van "
+        "plannen, neemt geen besluiten en verwerkt geen persoonsgegevens (alleen geaggregeerde "
+        "CBS-tellingen). Kader: de omgevingsvisie en woningbouwplannen van de gemeente onder de "
+        "Omgevingswet."
+    ),
+    legal_basis_title="Omgevingswet",
+    legal_basis_link="https://wetten.overheid.nl/BWBR0037885",
+    link="https://github.com/tweeling/tweeling/blob/main/docs/models/demography.md",
+    source_code_link="https://github.com/tweeling/tweeling/blob/main/src/tweeling/scenarios/impacts/demography.py",
 )
 
 INFO = ModelInfo(

@@ -1070,6 +1070,10 @@ INFO = ModelInfo(
             "regressieformule van Koopmans e.a. (2020) omgerekend naar de gevoelstemperatuur in zon "
             "of schaduw, per uur tussen 12 en 18 uur, en daarna gemiddeld."
         ),
+        legal_basis_title="Omgevingswet",
+        legal_basis_link="https://wetten.overheid.nl/BWBR0037885",
+        link="https://github.com/tweeling/tweeling/blob/main/docs/models/heat.md",
+        source_code_link="https://github.com/tweeling/tweeling/blob/main/src/tweeling/scenarios/impacts/heat.py",
     ),
 )
 

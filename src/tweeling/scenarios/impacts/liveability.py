@@ -575,6 +575,15 @@ INFO = ModelInfo(
         technical_operation="Elke indicator wordt met vaste drempels omgezet naar een score van 0 tot "
         "100; gewogen gemiddelden geven de score per dimensie en de totaalscore. Het algoritme is niet "
         "zelflerend.",
+        legal_basis=(
+            "Geen aparte wettelijke grondslag nodig: het model ondersteunt de voorbereiding van "
+            "plannen, neemt geen besluiten en verwerkt geen persoonsgegevens. Kader: de "
+            "omgevingsvisie en ruimtelijke plannen van de gemeente onder de Omgevingswet."
+        ),
+        legal_basis_title="Omgevingswet",
+        legal_basis_link="https://wetten.overheid.nl/BWBR0037885",
+        link="https://github.com/tweeling/tweeling/blob/main/docs/models/liveability.md",
+        source_code_link="https://github.com/tweeling/tweeling/blob/main/src/tweeling/scenarios/impacts/liveability.py",
     ),
 )
 

@@ -316,6 +316,8 @@ REGISTER = AlgorithmRegisterEntry(
         "telt. Het model is niet zelflerend en gebruikt vaste, gepubliceerde rekenregels."
     ),
     legal_basis="Geen: verkennend model; wettelijke berekeningen volgen het Omgevingsbesluit.",
+    link="https://github.com/tweeling/tweeling/blob/main/docs/models/noise.md",
+    source_code_link="https://github.com/tweeling/tweeling/blob/main/src/tweeling/scenarios/impacts/noise.py",
 )
 
 INFO = ModelInfo(

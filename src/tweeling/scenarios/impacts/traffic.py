@@ -1461,6 +1461,15 @@ INFO = ModelInfo(
         "een zwaartekrachtmodel naar reistijd; toedeling aan het wegennet met een evenwichtsmethode "
         "(bi-geconjugeerde Frank-Wolfe) waarin drukke wegen trager worden (BPR-functie); verdeling "
         "over licht, middelzwaar en zwaar verkeer per wegtype. Het model is niet zelflerend.",
+        legal_basis=(
+            "Geen aparte wettelijke grondslag nodig: het model ondersteunt de voorbereiding van "
+            "plannen, neemt geen besluiten en verwerkt geen persoonsgegevens. Kader: de taken van de "
+            "gemeente als wegbeheerder en onder de Omgevingswet."
+        ),
+        legal_basis_title="Omgevingswet",
+        legal_basis_link="https://wetten.overheid.nl/BWBR0037885",
+        link="https://github.com/tweeling/tweeling/blob/main/docs/models/traffic.md",
+        source_code_link="https://github.com/tweeling/tweeling/blob/main/src/tweeling/scenarios/impacts/traffic.py",
     ),
 )
 
