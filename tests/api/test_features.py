@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import bearer
 from tweeling.api.app import create_app
 from tweeling.services.settings import load_settings
 from tweeling.store import open_store
@@ -72,11 +73,15 @@ def test_items_paging_with_next_and_prev(client: TestClient) -> None:
     assert last["numberReturned"] == 6 and "next" not in {link["rel"] for link in last["links"]}
 
 
-def test_feature_has_estimation_flags_in_properties(client: TestClient) -> None:
+def test_feature_has_estimation_flags_in_properties(client: TestClient, demo_store_url: str) -> None:
+    """Estimation flags for everyone; residents per building (personal data) only for analysts."""
     feature = client.get(f"{ITEMS}/1").json()
     assert feature["id"] == 1 and feature["geometry"]["type"] == "Polygon"
     assert feature["properties"]["height_source"] in ("osm", "estimated")
-    assert "residents_est" in feature["properties"]
+    assert "residents_est" not in feature["properties"]
+    analyst = bearer(load_settings(store_url=demo_store_url), "analyst")
+    detailed = client.get(f"{ITEMS}/1", headers=analyst).json()
+    assert detailed["properties"]["residents_est"] >= 0
 
 
 def test_crs_and_bbox_crs(client: TestClient, demo_store_url: str) -> None:

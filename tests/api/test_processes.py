@@ -10,6 +10,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from tests.helpers import bearer
 from tweeling.api.app import create_app
 from tweeling.services.settings import load_settings
 
@@ -24,7 +25,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def client(demo_store_url: str, data_dir: Path) -> Iterator[TestClient]:
     settings = load_settings(store_url=demo_store_url, data_dir=data_dir)
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings), headers=bearer(settings, "analyst")) as test_client:
         yield test_client
 
 
@@ -148,7 +149,8 @@ def test_stored_scenarios_are_versioned_copied_and_compared(client: TestClient) 
     assert created.status_code == 201, created.text
     stored = created.json()
     scenario_id = stored["id"]
-    assert stored["version"] == 1 and stored["author"] == "Tweeling examples"
+    assert stored["version"] == 1 and stored["author"] == "test-analyst", "the author is who stored it"
+    assert stored["scenario"]["author"] == "Tweeling examples"
     changed = {**stored["scenario"], "description": "second version"}
     second = client.put(f"/v1/scenarios/{scenario_id}", json=changed).json()
     assert second["version"] == 2 and second["created"] == stored["created"]

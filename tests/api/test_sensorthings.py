@@ -43,8 +43,8 @@ CROWD_COUNTER: dict[str, Any] = {
             "unitOfMeasurement": {"name": "people", "symbol": "people", "definition": "ucum:{people}"},
             "properties": {"simulated": True},
             "Sensor": {
-                "name": "Camera counter",
-                "description": "Counts, no images kept",
+                "name": "Infrared beam counter",
+                "description": "Counts passers-by crossing an infrared beam; no images, no identifiers",
                 "encodingType": "text/plain",
                 "metadata": "-",
             },
@@ -156,7 +156,7 @@ def test_deep_insert_and_navigation(client: TestClient) -> None:
     history = client.get(f"{STA}/Things({thing_id})/HistoricalLocations").json()["value"]
     assert len(history) == 1
     sensor = client.get(f"{STA}/Datastreams({crowd})/Sensor").json()
-    assert sensor["name"] == "Camera counter"
+    assert sensor["name"] == "Infrared beam counter"
 
 
 def test_observation_create_read_update_delete(client: TestClient) -> None:

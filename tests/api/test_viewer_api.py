@@ -14,6 +14,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from tests.helpers import bearer
 from tweeling.api.app import create_app
 from tweeling.services.basemap import BASEMAP_DIR
 from tweeling.services.sensor_feeds import load_demo_sensors
@@ -47,7 +48,7 @@ def client(
     settings = load_settings(
         store_url=demo_store_url, sensors_store_url=sensors_url, data_dir=folder, viewer_dir=viewer_dir
     )
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings), headers=bearer(settings, "analyst")) as test_client:
         yield test_client
 
 

@@ -117,6 +117,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # ethics reviews: submitters ask, the committee decides, decided reviews are public
     ("POST", "/v1/reviews"): SUBMITTERS,
     ("GET", "/v1/reviews"): EVERYONE,
+    ("GET", "/v1/reviews/questions"): EVERYONE,
     ("GET", "/v1/reviews/{review_id}"): EVERYONE,
     ("POST", "/v1/reviews/{review_id}/comments"): COMMITTEE,
     ("POST", "/v1/reviews/{review_id}/responses"): SUBMITTERS,

@@ -10,6 +10,12 @@
   ``/v1/scenarios/{id}/versions``, ``/v1/scenarios/{id}/copy``,
   ``/v1/scenarios/compare?first=&second=``.
 - ``/v1/models``, ``/v1/models/{id}``: the impact models with their algorithm-register entries.
+
+Who sees and changes what (see docs/governance/reviews.md): a stored scenario's author is the
+account that created it; the public sees published scenario versions and public jobs; residents
+also their own; analysts, data owners, administrators and the ethics committee see all. Only the
+author (or an administrator) changes or deletes a scenario; anyone who may run models copies a
+scenario they can see. Every run is audited (``scenario-run``).
 """
 
 from __future__ import annotations
@@ -21,9 +27,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tweeling.api.access import requires
-from tweeling.core.errors import InvalidInputError, NotFoundError
-from tweeling.governance.roles import Action
+from tweeling.api.access import principal_of, requires
+from tweeling.core.errors import InvalidInputError, NotFoundError, TweelingError
+from tweeling.governance.roles import Action, Principal
 from tweeling.scenarios.interventions import Scenario
 from tweeling.services.jobs import PROCESS_ID, JobManager
 from tweeling.services.scenarios import ScenarioService, describe_model, parse_scenario
@@ -53,6 +59,21 @@ async def _body(request: Request) -> Any:
 
 def _link(href: str, rel: str, title: str, media: str = JSON) -> dict[str, str]:
     return {"href": href, "rel": rel, "type": media, "title": title}
+
+
+def _audit_run(
+    request: Request, principal: Principal, scenario: Scenario, details: dict[str, Any], outcome: str = "ok"
+) -> None:
+    """One ``scenario-run`` entry per run: who, which process and scenario, and the models run."""
+    governance = request.app.state.governance
+    governance.audit.append(
+        actor=principal.subject,
+        roles=sorted(principal.roles),
+        action="scenario-run",
+        target=f"process {PROCESS_ID}",
+        outcome=outcome,
+        details={"process": PROCESS_ID, "scenario": scenario.name, **details},
+    )
 
 
 def build_processes_router(service: ScenarioService, jobs: JobManager, base_path: str) -> APIRouter:
@@ -161,19 +182,22 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
         }
         return JSONResponse(document)
 
-    def scenario_from_inputs(body: Any) -> tuple[Scenario, str | None]:
+    def scenario_from_inputs(body: Any, principal: Principal) -> tuple[Scenario, str | None, int | None]:
+        """The scenario to run, with its stored id and version when it is a stored one the caller
+        may see."""
         if not isinstance(body, dict) or not isinstance(body.get("inputs"), dict):
             raise InvalidInputError(
                 'send {"inputs": {"scenario": {...}}} or {"inputs": {"scenario_id": "..."}}'
             )
         inputs = body["inputs"]
         if "scenario" in inputs:
-            return parse_scenario(inputs["scenario"]), None
+            return parse_scenario(inputs["scenario"]), None, None
         if "scenario_id" in inputs:
             version = inputs.get("version")
             if version is not None and not isinstance(version, int):
                 raise InvalidInputError("inputs.version must be an integer")
-            return service.stored(str(inputs["scenario_id"]), version), str(inputs["scenario_id"])
+            document = service.visible(str(inputs["scenario_id"]), principal, version)
+            return parse_scenario(document["scenario"]), document["id"], int(document["version"])
         raise InvalidInputError("inputs need scenario (a document) or scenario_id (a stored scenario)")
 
     @router.post("/processes/{process_id}/execution", summary="Execute (sync, or async with Prefer)")
@@ -181,62 +205,96 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
     async def execute(process_id: str, request: Request) -> Response:
         if process_id != PROCESS_ID:
             raise NotFoundError(f"no process {process_id!r}; processes: {PROCESS_ID}")
-        scenario, scenario_id = scenario_from_inputs(await _body(request))
+        principal = principal_of(request)
+        scenario, scenario_id, version = scenario_from_inputs(await _body(request), principal)
         root = base(request)
+        public = (
+            scenario_id is not None and version is not None and service.is_published(scenario_id, version)
+        )
+        job = {"scenario_id": scenario_id, "version": version, "owner": principal.subject, "public": public}
+        models = sorted(service.registry.models)
         if "respond-async" in request.headers.get("prefer", ""):
-            record = jobs.submit(scenario, scenario_id=scenario_id)
+            record = jobs.submit(scenario, **job)
+            _audit_run(
+                request,
+                principal,
+                scenario,
+                {**job, "job_id": record["jobID"], "mode": "async", "models": models},
+            )
             return JSONResponse(
-                job_document(record, root),
+                job_document(jobs.view(record, principal), root),
                 status_code=201,
                 headers={"Location": f"{root}/jobs/{record['jobID']}", "Preference-Applied": "respond-async"},
             )
-        run = await run_in_threadpool(service.run, scenario)
-        record = await run_in_threadpool(jobs.record_run, run, scenario_id=scenario_id)
+        try:
+            run = await run_in_threadpool(service.run, scenario)
+        except TweelingError as error:
+            details = {**job, "mode": "sync", "models": models, "reason": error.message}
+            _audit_run(request, principal, scenario, details, outcome="failed")
+            raise
+        record = await run_in_threadpool(lambda: jobs.record_run(run, **job))
+        _audit_run(
+            request,
+            principal,
+            scenario,
+            {
+                **job,
+                "job_id": record["jobID"],
+                "mode": "sync",
+                "models": models,
+                "recomputed": list(run.evaluation.recomputed),
+            },
+        )
         return JSONResponse(
             results_document(run.as_document(), root, record["jobID"]),
             headers={"Link": f'<{root}/jobs/{record["jobID"]}>; rel="monitor"'},
         )
 
-    @router.get("/jobs", summary="Job list")
-    @requires(Action.RUN_MODEL)
+    @router.get("/jobs", summary="Job list (own and public jobs; all for analysts and the committee)")
+    @requires(Action.READ)
     def job_list(request: Request) -> JSONResponse:
         root = base(request)
         return JSONResponse(
             {
-                "jobs": [job_document(r, root) for r in jobs.list()],
+                "jobs": [job_document(r, root) for r in jobs.visible_list(principal_of(request))],
                 "links": [_link(f"{root}/jobs", "self", "Jobs")],
             }
         )
 
     @router.get("/jobs/{job_id}", summary="Job status")
-    @requires(Action.RUN_MODEL)
+    @requires(Action.READ)
     def job_status(job_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(job_document(jobs.status(job_id), base(request)))
+        principal = principal_of(request)
+        return JSONResponse(
+            job_document(jobs.view(jobs.require_visible(job_id, principal), principal), base(request))
+        )
 
     @router.get("/jobs/{job_id}/results", summary="Job results")
-    @requires(Action.RUN_MODEL)
+    @requires(Action.READ)
     def job_results(job_id: str, request: Request) -> JSONResponse:
+        jobs.require_visible(job_id, principal_of(request))
         return JSONResponse(results_document(jobs.results(job_id), base(request), job_id))
 
     @router.get("/jobs/{job_id}/files/{name}", summary="One result file of a job")
-    @requires(Action.RUN_MODEL)
-    def job_file(job_id: str, name: str) -> FileResponse:
+    @requires(Action.READ)
+    def job_file(job_id: str, name: str, request: Request) -> FileResponse:
+        jobs.require_visible(job_id, principal_of(request))
         return FileResponse(jobs.result_file(job_id, name))
 
-    @router.delete("/jobs/{job_id}", summary="Dismiss a job")
+    @router.delete("/jobs/{job_id}", summary="Dismiss a job (its owner, or an administrator)")
     @requires(Action.RUN_MODEL)
     def dismiss(job_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(job_document(jobs.dismiss(job_id), base(request)))
+        return JSONResponse(job_document(jobs.dismiss_as(job_id, principal_of(request)), base(request)))
 
     # -- stored scenarios --------------------------------------------------------------------
 
-    @router.get("/scenarios", summary="Stored scenarios")
+    @router.get("/scenarios", summary="Stored scenarios (published ones; also own, or all for analysts)")
     @requires(Action.READ)
     def scenario_list(request: Request) -> JSONResponse:
         root = base(request)
         items = [
             {**item, "links": [_link(f"{root}/scenarios/{item['id']}", "self", item["name"])]}
-            for item in service.catalogue()
+            for item in service.visible_catalogue(principal_of(request))
         ]
         return JSONResponse({"scenarios": items, "links": [_link(f"{root}/scenarios", "self", "Scenarios")]})
 
@@ -244,45 +302,72 @@ def build_processes_router(service: ScenarioService, jobs: JobManager, base_path
     @requires(Action.RUN_MODEL)
     async def scenario_create(request: Request) -> JSONResponse:
         body = await _body(request)
-        document = service.save(parse_scenario(body))
+        document = service.save(parse_scenario(body), author=principal_of(request).subject)
         href = f"{base(request)}/scenarios/{document['id']}"
         return JSONResponse(document, status_code=201, headers={"Location": href})
 
     @router.get("/scenarios/compare", summary="Compare two stored scenarios (citywide indicators)")
     @requires(Action.READ)
-    def scenario_compare(first: str, second: str) -> JSONResponse:
-        table = service.compare(service.stored(first), service.stored(second))
+    def scenario_compare(first: str, second: str, request: Request) -> JSONResponse:
+        principal = principal_of(request)
+        documents = [service.visible(scenario_id, principal) for scenario_id in (first, second)]
+        scenarios = [parse_scenario(document["scenario"]) for document in documents]
+        for document, scenario in zip(documents, scenarios, strict=True):
+            details = {"scenario_id": document["id"], "version": document["version"], "mode": "compare"}
+            _audit_run(request, principal, scenario, {**details, "models": sorted(service.registry.models)})
+        table = service.compare(*scenarios)
         rows = json.loads(table.reset_index().to_json(orient="records"))
         return JSONResponse({"first": first, "second": second, "indicators": rows})
 
     @router.get("/scenarios/{scenario_id}", summary="A stored scenario")
     @requires(Action.READ)
-    def scenario_get(scenario_id: str, version: int | None = None) -> JSONResponse:
-        return JSONResponse(service.get(scenario_id, version))
+    def scenario_get(scenario_id: str, request: Request, version: int | None = None) -> JSONResponse:
+        return JSONResponse(service.visible(scenario_id, principal_of(request), version))
 
-    @router.put("/scenarios/{scenario_id}", summary="Store a new version of a scenario")
+    @router.put("/scenarios/{scenario_id}", summary="Store a new version of a scenario (its author)")
     @requires(Action.RUN_MODEL)
     async def scenario_put(scenario_id: str, request: Request) -> JSONResponse:
+        service.require_change(scenario_id, principal_of(request))
         body = await _body(request)
         scenario = parse_scenario(body)
-        service.versions(scenario_id)
         return JSONResponse(service.save(scenario, scenario_id))
 
-    @router.delete("/scenarios/{scenario_id}", summary="Delete a stored scenario", status_code=204)
+    @router.delete(
+        "/scenarios/{scenario_id}", summary="Delete a stored scenario (its author)", status_code=204
+    )
     @requires(Action.RUN_MODEL)
-    def scenario_delete(scenario_id: str) -> Response:
+    def scenario_delete(scenario_id: str, request: Request) -> Response:
+        principal = principal_of(request)
+        service.require_change(scenario_id, principal)
+        published = service.published_versions(scenario_id)
         service.delete(scenario_id)
+        if published:
+            request.app.state.governance.audit.append(
+                actor=principal.subject,
+                roles=sorted(principal.roles),
+                action="scenario-published",
+                target=f"scenario {scenario_id}",
+                outcome="retracted",
+                details={"versions": published, "private_jobs": jobs.unpublish(scenario_id)},
+            )
         return Response(status_code=204)
 
     @router.get("/scenarios/{scenario_id}/versions", summary="Versions of a stored scenario")
     @requires(Action.READ)
-    def scenario_versions(scenario_id: str) -> JSONResponse:
-        return JSONResponse({"id": scenario_id, "versions": service.versions(scenario_id)})
+    def scenario_versions(scenario_id: str, request: Request) -> JSONResponse:
+        versions = service.visible_versions(scenario_id, principal_of(request))
+        return JSONResponse(
+            {"id": scenario_id, "versions": versions, "published": service.published_versions(scenario_id)}
+        )
 
-    @router.post("/scenarios/{scenario_id}/copy", summary="Copy a stored scenario", status_code=201)
+    @router.post(
+        "/scenarios/{scenario_id}/copy", summary="Copy a stored scenario as your own", status_code=201
+    )
     @requires(Action.RUN_MODEL)
     def scenario_copy(scenario_id: str, request: Request, name: str | None = None) -> JSONResponse:
-        document = service.copy(scenario_id, name=name)
+        principal = principal_of(request)
+        source = service.visible(scenario_id, principal)
+        document = service.copy(scenario_id, name=name, author=principal.subject, version=source["version"])
         href = f"{base(request)}/scenarios/{document['id']}"
         return JSONResponse(document, status_code=201, headers={"Location": href})
 

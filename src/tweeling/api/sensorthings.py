@@ -19,7 +19,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from tweeling.api.access import requires
-from tweeling.core.errors import InvalidInputError
+from tweeling.core.errors import ConflictError, InvalidInputError
 from tweeling.core.times import parse_instant
 from tweeling.governance.roles import Action
 from tweeling.services.sensors import SensorHub
@@ -59,6 +59,57 @@ async def _body(request: Request) -> Any:
 
 def _root(request: Request) -> str:
     return str(request.base_url).rstrip("/") + STA_ROOT
+
+
+SENSOR_REVIEW_KIND = "personal-data-sensor"
+
+
+def _new_things(path: str, body: Any) -> list[dict[str, Any]]:
+    """The Things a POST would create: the body itself when the path ends with ``Things``, and every
+    Thing inlined in a deep insert (``Thing`` of a Datastream, ``Things`` of a Location); references
+    to existing Things (``{"@iot.id": n}``) create nothing."""
+    found: list[dict[str, Any]] = []
+    if path.rstrip("/").rsplit("/", 1)[-1] == "Things" and isinstance(body, dict):
+        found.append(body)
+
+    def walk(value: Any) -> None:
+        if isinstance(value, list):
+            for item in value:
+                walk(item)
+            return
+        if not isinstance(value, dict):
+            return
+        for key, item in value.items():
+            if key == "properties":  # free-form: its keys name no entities
+                continue
+            if key == "Thing":
+                item_things = [item]
+            elif key == "Things" and isinstance(item, list):
+                item_things = item
+            else:
+                item_things = []
+            found.extend(t for t in item_things if isinstance(t, dict) and "@iot.id" not in t)
+            walk(item)
+
+    walk(body)
+    return found
+
+
+def _require_sensor_reviews(request: Request, path: str, body: Any) -> None:
+    """409 unless every new Thing that can capture personal data names an approved ethics review of
+    it in ``properties.register.review`` (the approval itself creates the Thing that way)."""
+    governance = request.app.state.governance
+    for thing in _new_things(path, body):
+        if not governance.sensor_register.requires_review(thing):
+            continue
+        properties = thing.get("properties")
+        register = properties.get("register") if isinstance(properties, dict) else None
+        review_id = register.get("review") if isinstance(register, dict) else None
+        if not governance.reviews.is_approved(review_id, SENSOR_REVIEW_KIND, str(thing.get("name", ""))):
+            raise ConflictError(
+                "a sensor that can capture personal data needs an approved ethics review; "
+                "submit one at /v1/reviews"
+            )
 
 
 def build_sta_router(hub: SensorHub, *, mqtt_url: str | None) -> APIRouter:
@@ -109,6 +160,7 @@ def build_sta_router(hub: SensorHub, *, mqtt_url: str | None) -> APIRouter:
     @requires(Action.WRITE_DATA)
     async def create(request: Request, path: str) -> Response:
         body = await _body(request)
+        _require_sensor_reviews(request, path, body)
         link, entity = await asyncio.to_thread(hub.create, path, body, _root(request))
         return _json(entity, 201, {"Location": link})
 

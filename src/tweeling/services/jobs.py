@@ -9,10 +9,16 @@ and the two cores are better used by one run at a time than by two competing one
 
 A synchronous run is kept as a job too (:meth:`JobManager.record_run`), with its results and viewer
 layers but without the export files, so that the viewer fetches every run's layers by job id.
+
+Every job records its ``owner`` (the account that started it) and whether it is ``public``: a run
+of a stored scenario at a version approved for publication is public, and publishing a scenario
+starts one such run (:meth:`JobManager.publication_run`). A job is visible to its owner, to everyone
+when it is public, and to analysts, data owners, administrators and the ethics committee.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import uuid
@@ -20,11 +26,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tweeling.core.errors import NotFoundError, TweelingError
+from tweeling.core.errors import NotFoundError, PermissionDeniedError, TweelingError
 from tweeling.core.times import now_stamp
+from tweeling.governance.roles import Principal, Role
 from tweeling.scenarios.interventions import Scenario
 from tweeling.services.scenario_outputs import write_outputs
-from tweeling.services.scenarios import ScenarioRun, ScenarioService
+from tweeling.services.scenarios import ScenarioRun, ScenarioService, owns, reads_all_scenarios
 from tweeling.services.viewer import job_layer, require_level, write_scenario_layers
 from tweeling.store.documents import DocumentStore, write_atomic
 
@@ -49,6 +56,7 @@ class JobManager:
         self.jobs = DocumentStore(root or service.settings.data_dir, "jobs")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenario-job")
         self._recover()
+        service.publication_runner = self.publication_run
 
     def _recover(self) -> None:
         for record in self.jobs.records():
@@ -58,14 +66,41 @@ class JobManager:
                 )
                 self.jobs.put_record(record["jobID"], record)
 
-    def submit(self, scenario: Scenario, *, scenario_id: str | None = None) -> dict[str, Any]:
-        """Accept a job for ``scenario`` and start it in the background; returns its status record."""
-        record = self._new_job(scenario, scenario_id, status="accepted", message="waiting for a worker")
-        self._executor.submit(self._execute, record["jobID"], scenario)
+    def submit(
+        self,
+        scenario: Scenario,
+        *,
+        scenario_id: str | None = None,
+        version: int | None = None,
+        owner: str | None = None,
+        public: bool = False,
+    ) -> dict[str, Any]:
+        """Accept a job for ``scenario`` (``version`` of stored ``scenario_id``, if stored) started by
+        ``owner`` and start it in the background; returns its status record."""
+        record = self._new_job(
+            scenario,
+            scenario_id,
+            status="accepted",
+            message="waiting for a worker",
+            scenario_version=version,
+            owner=owner,
+            public=public,
+        )
+        try:
+            self._executor.submit(self._execute, record["jobID"], scenario)
+        except RuntimeError:  # closed: the server is stopping
+            self._update(record["jobID"], status="failed", message="the server is stopping; run it again")
+            raise
         return record
 
+    def publication_run(self, scenario_id: str, version: int, owner: str) -> dict[str, Any]:
+        """Run a just-published scenario version as a public job (owned by the scenario's author)."""
+        scenario = self.service.stored(scenario_id, version)
+        return self.submit(scenario, scenario_id=scenario_id, version=version, owner=owner, public=True)
+
     def _new_job(self, scenario: Scenario, scenario_id: str | None, **state: Any) -> dict[str, Any]:
-        """Store a new job for ``scenario`` with the status fields ``state``; returns its record."""
+        """Store a new job for ``scenario`` with the fields ``state`` (status, owner, ...); returns
+        its record."""
         job_id = uuid.uuid4().hex
         created = now_stamp()
         record = {
@@ -75,6 +110,9 @@ class JobManager:
             "created": created,
             "updated": created,
             "progress": 0,
+            "owner": None,
+            "public": False,
+            "scenario_version": None,
             **state,
             "scenario": scenario.name,
             "scenario_id": scenario_id,
@@ -120,7 +158,15 @@ class JobManager:
         write_scenario_layers(run, self.service.city().buildings, folder)
         return folder
 
-    def record_run(self, run: ScenarioRun, *, scenario_id: str | None = None) -> dict[str, Any]:
+    def record_run(
+        self,
+        run: ScenarioRun,
+        *,
+        scenario_id: str | None = None,
+        version: int | None = None,
+        owner: str | None = None,
+        public: bool = False,
+    ) -> dict[str, Any]:
         """Keep a finished synchronous run as a successful job; returns its status record.
 
         The job holds the results document and the viewer layers (no export files: run the
@@ -131,6 +177,9 @@ class JobManager:
             scenario_id,
             status="running",
             message="writing the results of a synchronous execution",
+            scenario_version=version,
+            owner=owner,
+            public=public,
         )
         self._write_results(record["jobID"], run)
         record.update(
@@ -153,6 +202,61 @@ class JobManager:
     def list(self) -> list[dict[str, Any]]:
         """All job records, newest first."""
         return sorted(self.jobs.records(), key=lambda record: record["created"], reverse=True)
+
+    # -- who sees and dismisses a job --------------------------------------------------------
+
+    @staticmethod
+    def visible_to(record: dict[str, Any], principal: Principal) -> bool:
+        """Whether ``principal`` may see a job: its owner, anyone for a public job, the scenario
+        readers (analysts, data owners, administrators, the ethics committee) for all."""
+        return (
+            bool(record.get("public"))
+            or reads_all_scenarios(principal)
+            or owns(principal, record.get("owner"))
+        )
+
+    @staticmethod
+    def view(record: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        """A job record as ``principal`` sees it: the owner's account name only for the owner and the
+        scenario readers."""
+        if reads_all_scenarios(principal) or owns(principal, record.get("owner")):
+            return record
+        return {key: value for key, value in record.items() if key != "owner"}
+
+    def require_visible(self, job_id: str, principal: Principal) -> dict[str, Any]:
+        """The status record of a job ``principal`` may see; NotFoundError otherwise (a job one may
+        not see does not exist for them)."""
+        record = self.status(job_id)
+        if not self.visible_to(record, principal):
+            raise NotFoundError(f"no job with id {job_id!r}")
+        return record
+
+    def visible_list(self, principal: Principal) -> builtins.list[dict[str, Any]]:
+        """The jobs ``principal`` may see, newest first, as they see them."""
+        return [self.view(record, principal) for record in self.list() if self.visible_to(record, principal)]
+
+    def unpublish(self, scenario_id: str) -> builtins.list[str]:
+        """Make the public jobs of a (deleted) scenario private again; returns their ids."""
+        changed = []
+        for record in self.jobs.records():
+            if record.get("public") and record.get("scenario_id") == scenario_id:
+                self._update(record["jobID"], public=False)
+                changed.append(record["jobID"])
+        return changed
+
+    def dismiss_as(self, job_id: str, principal: Principal) -> dict[str, Any]:
+        """Dismiss a job for ``principal``: its owner or an administrator; a public job (published
+        results) only an administrator."""
+        record = self.require_visible(job_id, principal)
+        if record.get("public") and not principal.has(Role.ADMIN):
+            raise PermissionDeniedError(
+                f"job {job_id} holds published results of a scenario: only an administrator may dismiss it"
+            )
+        if not (principal.has(Role.ADMIN) or owns(principal, record.get("owner"))):
+            raise PermissionDeniedError(
+                f"job {job_id} was started by another account: only it may dismiss it"
+            )
+        return self.view(self.dismiss(job_id), principal)
 
     def results(self, job_id: str) -> dict[str, Any]:
         """The results document of a successful job."""

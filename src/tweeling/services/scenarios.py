@@ -4,6 +4,13 @@ The baseline city is read from the store once per process and the engine caches 
 model results, so a scenario run recomputes only what its interventions touch. Scenarios are
 stored as versioned documents (author, timestamps) beside the store; a failed run never changes
 a stored scenario.
+
+Ownership and publication: the ``author`` of a stored scenario is the account that created it (the
+API sets it from the caller, never from the body) and stays with every later version. The public
+sees a scenario only at the versions the ethics committee approved for publication
+(:meth:`ScenarioService.publish`, kept in ``<data_dir>/publications``); residents see their own
+scenarios and the published ones; analysts, data owners, administrators and the ethics committee
+see all. Only the author, or an administrator, may change or delete a scenario.
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from tweeling.core.errors import InvalidInputError, NotFoundError
+from tweeling.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from tweeling.core.times import now_stamp
+from tweeling.governance.roles import Principal, Role
 from tweeling.scenarios.apply import AppliedScenario, apply_interventions
 from tweeling.scenarios.city import CityState, city_from_layers
 from tweeling.scenarios.engine import Comparison, Engine, Evaluation
@@ -33,6 +41,29 @@ from tweeling.scenarios.registry import Registry, load_registry
 from tweeling.services.settings import Settings
 from tweeling.store import open_store
 from tweeling.store.documents import DocumentStore, check_document_id
+
+SCENARIO_READERS = frozenset({Role.ANALYST, Role.DATA_OWNER, Role.ADMIN, Role.ETHICS})
+"""Roles that see every stored scenario and job (the committee reads what it reviews)."""
+
+PublicationRunner = Callable[[str, int, str], dict[str, Any]]
+"""Starts a public run of a published scenario version ``(scenario id, version, owner)``; returns the
+job record (registered by the job manager)."""
+
+
+def reads_all_scenarios(principal: Principal) -> bool:
+    """Whether ``principal`` sees every stored scenario and job, not only own and published ones."""
+    return bool(principal.roles & SCENARIO_READERS)
+
+
+def owns(principal: Principal, owner: str | None) -> bool:
+    """Whether ``principal`` is the logged-in account ``owner``."""
+    return not principal.is_anonymous and owner is not None and principal.subject == owner
+
+
+def may_change(principal: Principal, owner: str | None) -> bool:
+    """Whether ``principal`` may change or delete what ``owner`` made (the owner, or an administrator)."""
+    return principal.has(Role.ADMIN) or owns(principal, owner)
+
 
 CITY_LAYERS = ("buurten", "buildings", "roads", "road_nodes", "facilities", "green", "water", "weather")
 
@@ -242,11 +273,18 @@ class ScenarioService:
     _engine: Engine | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _run_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    publication_runner: PublicationRunner | None = field(default=None, init=False)
+    """Set by the job manager: runs a scenario once when it is published, as a public job."""
 
     @property
     def documents(self) -> DocumentStore:
         """The stored scenarios."""
         return DocumentStore(self.settings.data_dir, "scenarios")
+
+    @property
+    def publications(self) -> DocumentStore:
+        """Publication records: one version per approved publication of a scenario."""
+        return DocumentStore(self.settings.data_dir, "publications")
 
     def city(self) -> CityState:
         """The baseline city (read from the store on first use)."""
@@ -338,7 +376,8 @@ class ScenarioService:
     def save(
         self, scenario: Scenario, scenario_id: str | None = None, *, author: str | None = None
     ) -> dict[str, Any]:
-        """Store ``scenario`` as a new scenario (or a new version of ``scenario_id``)."""
+        """Store ``scenario`` as a new scenario (or a new version of ``scenario_id``, which keeps its
+        author unless ``author`` is given)."""
         documents = self.documents
         if scenario_id is None:
             scenario_id = _slug(scenario.name)
@@ -348,6 +387,7 @@ class ScenarioService:
         created = now_stamp()
         if documents.exists(scenario_id):
             created = documents.load(scenario_id, documents.versions(scenario_id)[0])["created"]
+            author = author or documents.load(scenario_id)["author"]
         body: dict[str, Any] = {
             "id": scenario_id,
             "created": created,
@@ -392,15 +432,120 @@ class ScenarioService:
             raise NotFoundError(f"no scenario with id {scenario_id!r}")
         return versions
 
-    def copy(self, scenario_id: str, *, name: str | None = None, author: str | None = None) -> dict[str, Any]:
-        """A new stored scenario copied from the latest version of ``scenario_id``."""
-        source = self.stored(scenario_id)
+    def copy(
+        self,
+        scenario_id: str,
+        *,
+        name: str | None = None,
+        author: str | None = None,
+        version: int | None = None,
+    ) -> dict[str, Any]:
+        """A new stored scenario copied from ``version`` (the latest by default) of ``scenario_id``."""
+        source = self.stored(scenario_id, version)
         copied = source.model_copy(update={"name": name or f"{source.name} (copy)"})
         return self.save(copied, author=author or source.author)
 
     def delete(self, scenario_id: str) -> None:
-        """Remove a stored scenario with all its versions."""
+        """Remove a stored scenario with all its versions and its publication records (so that a
+        later scenario given the same id is not public)."""
         self.documents.delete(scenario_id)
+        if self.publications.exists(scenario_id):
+            self.publications.delete(scenario_id)
+
+    # -- ownership and publication ---------------------------------------------------------
+
+    def publish(self, scenario_id: str, version: int, *, review_id: str, by: str) -> dict[str, Any]:
+        """Record that ``version`` of a scenario is public (approved by review ``review_id``) and start
+        its public run; returns the publication record (with ``job_id`` when a run was started)."""
+        document = self.get(scenario_id, version)
+        record: dict[str, Any] = {
+            "scenario_id": scenario_id,
+            "version": document["version"],
+            "review_id": review_id,
+            "published": now_stamp(),
+            "approved_by": by,
+            "job_id": None,
+        }
+        if self.publication_runner is not None:
+            try:
+                job = self.publication_runner(scenario_id, document["version"], document["author"])
+                record["job_id"] = job["jobID"]
+            except RuntimeError:  # the job manager has shut down (server stopping)
+                record["job_id"] = None
+        self.publications.save(scenario_id, record)
+        return record
+
+    def published_versions(self, scenario_id: str) -> list[int]:
+        """The versions of a scenario approved for publication, oldest first."""
+        store = self.publications
+        if not store.exists(scenario_id):
+            return []
+        versions = {int(store.load(scenario_id, n)["version"]) for n in store.versions(scenario_id)}
+        existing = set(self.documents.versions(scenario_id))
+        return sorted(versions & existing)
+
+    def is_published(self, scenario_id: str, version: int) -> bool:
+        """Whether ``version`` of the scenario is public."""
+        return version in self.published_versions(scenario_id)
+
+    def visible_versions(self, scenario_id: str, principal: Principal) -> list[int]:
+        """The versions of a scenario ``principal`` may read: all for its author and the scenario
+        readers, the published ones for everyone else; NotFoundError when there are none (a
+        scenario one may not see does not exist for them)."""
+        versions = self.versions(scenario_id)
+        if reads_all_scenarios(principal) or owns(principal, self.documents.load(scenario_id)["author"]):
+            return versions
+        published = self.published_versions(scenario_id)
+        if not published:
+            raise NotFoundError(f"no scenario with id {scenario_id!r}")
+        return published
+
+    def visible(self, scenario_id: str, principal: Principal, version: int | None = None) -> dict[str, Any]:
+        """A stored scenario as ``principal`` may read it (the latest version it may see unless
+        ``version``); the author's account name only for its author and the scenario readers."""
+        versions = self.visible_versions(scenario_id, principal)
+        chosen = versions[-1] if version is None else version
+        if chosen not in versions:
+            raise NotFoundError(f"{scenario_id!r} has no version {chosen} you may read; versions: {versions}")
+        document = self.get(scenario_id, chosen)
+        document["published_versions"] = self.published_versions(scenario_id)
+        document["published"] = chosen in document["published_versions"]
+        if not (reads_all_scenarios(principal) or owns(principal, document["author"])):
+            document.pop("author", None)
+        return document
+
+    def visible_catalogue(self, principal: Principal) -> list[dict[str, Any]]:
+        """The stored scenarios ``principal`` may see, each at the latest version it may read."""
+        out = []
+        for scenario_id in self.documents.ids():
+            try:
+                document = self.visible(scenario_id, principal)
+            except NotFoundError:
+                continue
+            item = {
+                "id": scenario_id,
+                "name": document["scenario"]["name"],
+                "version": document["version"],
+                "published": document["published"],
+                "created": document["created"],
+                "updated": document["updated"],
+            }
+            if "author" in document:
+                item = {**item, "author": document["author"]}
+            out.append(item)
+        return out
+
+    def require_change(self, scenario_id: str, principal: Principal) -> dict[str, Any]:
+        """The latest version of a scenario ``principal`` may change: NotFoundError when they may
+        not see it, PermissionDeniedError when it is not theirs (administrators change any)."""
+        self.visible_versions(scenario_id, principal)
+        document = self.get(scenario_id)
+        if not may_change(principal, document["author"]):
+            raise PermissionDeniedError(
+                f"scenario {scenario_id!r} belongs to another account: only its author or an administrator "
+                "may change or delete it; copy it to make your own variant"
+            )
+        return document
 
     def compare(self, first: Scenario, second: Scenario) -> pd.DataFrame:
         """Citywide indicators of two scenarios side by side (both against the same baseline)."""
