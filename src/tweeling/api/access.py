@@ -9,6 +9,7 @@ no policy, so no route can be added without one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable, Mapping, MutableMapping
@@ -222,7 +223,7 @@ class AccessControl:
         state["decision"] = decision
         if not decision.allowed:
             if not principal.is_anonymous:
-                self._audit(principal, "access-denied", scope, "denied", decision.reason)
+                await self._audit(principal, "access-denied", scope, "denied", decision.reason)
             if principal.is_anonymous:
                 await self._problem(
                     scope,
@@ -236,7 +237,14 @@ class AccessControl:
                 await self._problem(scope, send, 403, "Forbidden", decision.reason, code="policy-denied")
             return
         if policy is not None and decision.detail and classification.rank >= Classification.CONFIDENTIAL.rank:
-            self._audit(principal, "data-access", scope, "ok", f"{policy.action} {classification} data")
+            failure = await self._audit(
+                principal, "data-access", scope, "ok", f"{policy.action} {classification} data"
+            )
+            if failure is not None:  # fail closed: no unrecorded access to sensitive data
+                await self._problem(
+                    scope, send, failure.status, failure.title, failure.message, code=failure.code
+                )
+                return
         await self.app(scope, receive, send)
 
     def _match(self, scope: Scope) -> tuple[RouteEntry | None, Mapping[str, Any]]:
@@ -249,9 +257,13 @@ class AccessControl:
                 return entry, found[1]
         return None, {}
 
-    def _audit(self, principal: Principal, action: str, scope: Scope, outcome: str, reason: str) -> None:
+    async def _audit(
+        self, principal: Principal, action: str, scope: Scope, outcome: str, reason: str
+    ) -> TweelingError | None:
+        """Append to the audit trail off the event loop (one fsync); the error if it could not."""
         try:
-            self.governance.audit.append(
+            await asyncio.to_thread(
+                self.governance.audit.append,
                 actor=principal.subject,
                 roles=sorted(principal.roles),
                 action=action,
@@ -259,8 +271,15 @@ class AccessControl:
                 outcome=outcome,
                 details={"reason": reason},
             )
+        except TweelingError as error:
+            log.error("audit trail not written: %s", error.message)
+            return error
         except OSError:
             log.exception("audit trail not written")
+            return TweelingError(
+                "the audit trail cannot be written; try again later", 503, "audit-unavailable"
+            )
+        return None
 
     def _with_headers(self, scope: Scope, send: Send) -> Send:
         is_docs = scope["path"] == self.docs_path

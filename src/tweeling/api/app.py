@@ -112,13 +112,6 @@ def create_app(settings: Settings, *, prepare_viewer: bool = False) -> FastAPI:
     app.state.governance = governance
     install_problem_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET"],
-            expose_headers=["Content-Crs", "API-Version"],
-        )
 
     @app.middleware("http")
     async def _api_version(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -283,6 +276,19 @@ def create_app(settings: Settings, *, prepare_viewer: bool = False) -> FastAPI:
         )
 
     install_access_control(app, governance, docs_path=f"{BASE_PATH}/docs")
+    if settings.cors_origins:  # outermost, so that 401/403 answers carry CORS headers too
+        # Browsers on the listed origins only (never "*" in production, see Settings); bearer tokens
+        # travel in the Authorization header, so no cookies: allow_credentials stays False.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Prefer", "Idempotency-Key"],
+            expose_headers=["Content-Crs", "API-Version", "Location", "Link", "Retry-After"],
+            allow_credentials=False,
+            max_age=600,
+        )
+
     return app
 
 
