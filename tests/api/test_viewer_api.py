@@ -154,7 +154,7 @@ def test_buildings_arrow_is_small_cached_and_revalidated(client: TestClient, bui
     headers = buildings_response.headers
     assert headers["content-encoding"] == "gzip"
     assert int(headers["content-length"]) < 6_000_000  # the goal of the issue, on the wire
-    assert headers["cache-control"] == "no-cache" and headers["etag"].startswith('"')
+    assert headers["cache-control"] == "private, no-cache" and headers["etag"].startswith('"')
     again = client.get("/v1/viewer/buildings.arrow", headers={"If-None-Match": headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     plain = client.get("/v1/viewer/buildings.arrow", headers={"Accept-Encoding": "identity"})

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tweeling.api import html
-from tweeling.api.access import collection_classification, requires
+from tweeling.api.access import collection_classification, principal_of, requires
 from tweeling.api.processes import PROCESSES_CONFORMANCE
 from tweeling.core.crs import CRS84_URI, SUPPORTED_CRS, OutputCrs
 from tweeling.core.errors import InvalidInputError
@@ -80,6 +80,16 @@ def _content_crs(crs: OutputCrs) -> dict[str, str]:
     return {"Content-Crs": f"<{crs.uri}>"}
 
 
+def hidden_fields(request: Request, collection_id: str) -> frozenset[str]:
+    """Fields of ``collection_id`` the caller may not see (personal or confidential data); empty in
+    an app without governance."""
+    governance = getattr(request.app.state, "governance", None)
+    if governance is None:
+        return frozenset()
+    hidden: frozenset[str] = governance.hidden_fields(collection_id, principal_of(request))
+    return hidden
+
+
 def build_router(handle: StoreHandle, base_path: str) -> APIRouter:
     """The features routes, reading the store through ``handle``."""
     router = APIRouter(prefix=base_path, tags=["OGC API – Features"])
@@ -117,6 +127,7 @@ def build_router(handle: StoreHandle, base_path: str) -> APIRouter:
                     "application/schema+json",
                     "Queryable properties",
                 ),
+                *service.catalogue_links(base, item.id),
             ],
             "x-feature-count": item.info.feature_count,
             "x-source": schema.source,
@@ -137,7 +148,7 @@ def build_router(handle: StoreHandle, base_path: str) -> APIRouter:
     def collections(request: Request, f: FParam = None) -> Response:
         base = base_url(request)
         with handle.use() as store:
-            items = service.list_collections(store)
+            items = service.list_collections(store, lambda name: hidden_fields(request, name))
         if wants_html(request, f):
             return HTMLResponse(html.collections(items, base))
         return _json(
@@ -155,7 +166,7 @@ def build_router(handle: StoreHandle, base_path: str) -> APIRouter:
     def collection(request: Request, collection_id: CollectionId, f: FParam = None) -> Response:
         base = base_url(request)
         with handle.use() as store:
-            item = service.describe_collection(store, collection_id)
+            item = service.describe_collection(store, collection_id, hidden_fields(request, collection_id))
         if wants_html(request, f):
             return HTMLResponse(html.collection(item, base))
         return _json(collection_document(item, base))
@@ -164,7 +175,7 @@ def build_router(handle: StoreHandle, base_path: str) -> APIRouter:
     @requires(Action.READ, collection_classification)
     def queryables(request: Request, collection_id: CollectionId) -> Response:
         with handle.use() as store:
-            document = service.queryables(store, collection_id)
+            document = service.queryables(store, collection_id, hidden_fields(request, collection_id))
         document["$id"] = f"{base_url(request)}/collections/{collection_id}/queryables"
         return _json(document, "application/schema+json")
 
@@ -221,7 +232,7 @@ def build_router(handle: StoreHandle, base_path: str) -> APIRouter:
             properties,
         )
         with handle.use() as store:
-            page = service.get_items(store, query)
+            page = service.get_items(store, query, hidden_fields(request, collection_id))
         links = _page_links(request, page)
         if wants_html(request, f):
             return HTMLResponse(html.items(page, links, base_url(request)), headers=_content_crs(page.crs))
@@ -240,7 +251,9 @@ def build_router(handle: StoreHandle, base_path: str) -> APIRouter:
         if unknown:
             raise InvalidInputError(f"unknown query parameter(s) {', '.join(unknown)}; allowed: f, crs")
         with handle.use() as store:
-            described, feature, output = service.get_item(store, collection_id, feature_id, crs)
+            described, feature, output = service.get_item(
+                store, collection_id, feature_id, crs, hidden_fields(request, collection_id)
+            )
         base = base_url(request)
         if wants_html(request, f):
             return HTMLResponse(html.item(described, feature, base), headers=_content_crs(output))

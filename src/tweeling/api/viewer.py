@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from tweeling.api.access import requires
+from tweeling.api.access import principal_of, requires
 from tweeling.api.problems import problem
 from tweeling.governance.roles import Action
 from tweeling.services import basemap
@@ -51,15 +51,32 @@ def accepts_gzip(request: Request) -> bool:
     return "gzip" in request.headers.get("accept-encoding", "").lower()
 
 
-def arrow_response(request: Request, payload: ArrowPayload) -> Response:
-    """An Arrow payload with its ETag (304 when the client has it), gzip-compressed when accepted."""
+def arrow_response(request: Request, payload: ArrowPayload, *, per_caller: bool = False) -> Response:
+    """An Arrow payload with its ETag (304 when the client has it), gzip-compressed when accepted.
+
+    ``per_caller``: the content depends on who asks (fields hidden by role), so shared caches
+    must not keep it and caches key it by ``Authorization``.
+    """
     headers = {"ETag": payload.etag, "Cache-Control": REVALIDATE, "Vary": "Accept-Encoding"}
+    if per_caller:
+        headers["Vary"] = "Accept-Encoding, Authorization"
+        if not principal_of(request).is_anonymous:
+            headers["Cache-Control"] = f"private, {REVALIDATE}"
     if payload.etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     if accepts_gzip(request):
         headers["Content-Encoding"] = "gzip"
         return Response(payload.gzipped, media_type=ARROW_STREAM, headers=headers)
     return Response(payload.body, media_type=ARROW_STREAM, headers=headers)
+
+
+def hidden_fields(request: Request, layer: str) -> frozenset[str]:
+    """Fields of ``layer`` the caller may not see (personal data for roles below analyst)."""
+    governance = getattr(request.app.state, "governance", None)
+    if governance is None:
+        return frozenset()
+    hidden: frozenset[str] = governance.hidden_fields(layer, principal_of(request))
+    return hidden
 
 
 def build_viewer_router(
@@ -118,8 +135,8 @@ def build_viewer_router(
     @requires(Action.READ)
     def buildings_arrow(request: Request) -> Response:
         with handle.use() as store:
-            payload = buildings.get(store)
-        return arrow_response(request, payload)
+            payload = buildings.get(store, hidden_fields(request, "buildings"))
+        return arrow_response(request, payload, per_caller=True)
 
     @router.get("/viewer/layers", summary="The viewer's layer catalogue", tags=["viewer"])
     @requires(Action.READ)
@@ -132,6 +149,7 @@ def build_viewer_router(
             sensor_datastreams(hub.read),
             str(request.base_url),
             base_path,
+            lambda name: hidden_fields(request, name),
         )
         return JSONResponse(document)
 
@@ -153,8 +171,9 @@ def build_viewer_router(
         response_class=Response,
         responses={200: {"content": {ARROW_STREAM: {}}}},
     )
-    @requires(Action.RUN_MODEL)
+    @requires(Action.READ)
     def job_layer(
+        request: Request,
         job_id: str,
         level: Level,
         indicators: Annotated[
@@ -162,6 +181,7 @@ def build_viewer_router(
             Query(description="Comma-separated indicator ids to keep (default: all of the level)"),
         ] = None,
     ) -> Response:
+        jobs.require_visible(job_id, principal_of(request))
         path = jobs.layer_file(job_id, level)
         headers = {"Cache-Control": "private, max-age=3600"}
         if indicators is None:

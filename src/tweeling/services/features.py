@@ -8,8 +8,9 @@ parameterised SQL through ``tweeling.store.cql2``; no client text reaches SQL te
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,8 @@ from tweeling.core.crs import (
 )
 from tweeling.core.errors import InvalidInputError, NotFoundError
 from tweeling.core.schema import FieldSpec, LayerSchema
+from tweeling.governance.catalogue import shipped_catalogue
+from tweeling.governance.disclosure import with_provenance
 from tweeling.store import LayerInfo, Store
 from tweeling.store.base import Bbox
 from tweeling.store.cql2 import (
@@ -111,9 +114,25 @@ def _iso(value: Any) -> str | None:
     return str(value)
 
 
-def describe_collection(store: Store, name: str) -> Collection:
-    """One collection; NotFoundError naming the known collections."""
-    info = store.layer(name)
+def visible_layer(info: LayerInfo, hidden: Iterable[str] = ()) -> LayerInfo:
+    """``info`` without the fields a principal may not see (``hidden``, with their provenance columns).
+
+    Every later step (selected columns, filters, sorting, queryables, HTML) works from this
+    schema, so a hidden field is an unknown property: never read, never filtered or sorted on.
+    The primary key stays (feature ids are not personal data).
+    """
+    names = with_provenance(info.schema.field_names, hidden) - {info.schema.primary_key}
+    if not names:
+        return info
+    fields = [spec for spec in info.schema.fields if spec.name not in names]
+    temporal = info.schema.temporal_field if info.schema.temporal_field not in names else None
+    schema = info.schema.model_copy(update={"fields": fields, "temporal_field": temporal})
+    return dataclasses.replace(info, schema=schema)
+
+
+def describe_collection(store: Store, name: str, hidden: Iterable[str] = ()) -> Collection:
+    """One collection (without the ``hidden`` fields); NotFoundError naming the known collections."""
+    info = visible_layer(store.layer(name), hidden)
     bbox = bbox_to_wgs84(info.extent) if info.extent else None
     interval = None
     if info.schema.temporal_field:
@@ -122,14 +141,34 @@ def describe_collection(store: Store, name: str) -> Collection:
     return Collection(info, bbox, interval)
 
 
-def list_collections(store: Store) -> list[Collection]:
-    """Every layer as a collection."""
-    return [describe_collection(store, info.name) for info in store.list_layers()]
+def list_collections(
+    store: Store, hidden_of: Callable[[str], Iterable[str]] | None = None
+) -> list[Collection]:
+    """Every layer as a collection (``hidden_of(layer)``: fields the caller may not see)."""
+    return [
+        describe_collection(store, info.name, hidden_of(info.name) if hidden_of else ())
+        for info in store.list_layers()
+    ]
 
 
-def queryables(store: Store, name: str) -> dict[str, Any]:
+def catalogue_links(base: str, collection_id: str) -> list[dict[str, str]]:
+    """The ``describedby`` link from a collection to its dataset catalogue entry; none for a layer
+    the catalogue does not describe (one a user imported)."""
+    if not shipped_catalogue().has(collection_id):
+        return []
+    return [
+        {
+            "rel": "describedby",
+            "type": "application/json",
+            "title": "Catalogue entry",
+            "href": f"{base}/catalogue/{collection_id}",
+        }
+    ]
+
+
+def queryables(store: Store, name: str, hidden: Iterable[str] = ()) -> dict[str, Any]:
     """JSON Schema of the properties a filter may use, with units and estimation flags."""
-    info = store.layer(name)
+    info = visible_layer(store.layer(name), hidden)
     properties: dict[str, Any] = {}
     if info.geometry_type:
         properties["geometry"] = {
@@ -347,9 +386,12 @@ def _conditions(request: ItemsRequest, info: LayerInfo, dialect: str) -> list[Sq
     return conditions
 
 
-def get_items(store: Store, request: ItemsRequest) -> FeaturePage:
-    """One page of a collection's features matching the request's bbox, datetime and filters."""
-    collection = describe_collection(store, request.collection)
+def get_items(store: Store, request: ItemsRequest, hidden: Iterable[str] = ()) -> FeaturePage:
+    """One page of a collection's features matching the request's bbox, datetime and filters.
+
+    ``hidden`` fields are not read, and filters or sorting on them fail as unknown properties.
+    """
+    collection = describe_collection(store, request.collection, hidden)
     info = collection.info
     limit = _int_param("limit", request.limit, DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _int_param("offset", request.offset, 0, 0, 10**9)
@@ -372,16 +414,27 @@ def get_items(store: Store, request: ItemsRequest) -> FeaturePage:
         order = [*order, (info.schema.primary_key, True)]
     matched = store.count(info.name, bbox=bbox, where=conditions)
     names, rows = store.select_rows(
-        info.name, bbox=bbox, where=conditions, order_by=order, limit=limit, offset=offset
+        info.name,
+        columns=info.schema.field_names,
+        bbox=bbox,
+        where=conditions,
+        order_by=order,
+        limit=limit,
+        offset=offset,
     )
     return FeaturePage(collection, to_features(info, names, rows, crs, offset), matched, limit, offset, crs)
 
 
 def get_item(
-    store: Store, collection: str, feature_id: str, crs_param: str | None = None
+    store: Store,
+    collection: str,
+    feature_id: str,
+    crs_param: str | None = None,
+    hidden: Iterable[str] = (),
 ) -> tuple[Collection, dict[str, Any], OutputCrs]:
-    """One feature by id (the layer's primary key); NotFoundError when there is none."""
-    described = describe_collection(store, collection)
+    """One feature by id (the layer's primary key, without ``hidden`` fields); NotFoundError when
+    there is none."""
+    described = describe_collection(store, collection, hidden)
     info = described.info
     crs = _crs_param("crs", crs_param)
     key = info.schema.primary_key
@@ -393,7 +446,7 @@ def get_item(
         )
     except InvalidInputError:
         raise NotFoundError(f"no feature {feature_id!r} in collection {collection!r}") from None
-    names, rows = store.select_rows(info.name, where=[condition], limit=1)
+    names, rows = store.select_rows(info.name, columns=info.schema.field_names, where=[condition], limit=1)
     if not rows:
         raise NotFoundError(f"no feature {feature_id!r} in collection {collection!r}")
     return described, to_features(info, names, rows, crs, 0)[0], crs

@@ -9,7 +9,8 @@ Each Thing carries its entry in ``properties.register``::
      "retention_days": 1826, "retention": "...", "status": "public"}
 
 ``status`` is ``public`` (published) or ``pending-review`` (a sensor waiting for the ethics
-committee); ``review`` names the approved ``personal-data-sensor`` review, when there was one. The public view leaves out pending sensors and shows only the fields of the register,
+committee); ``review`` names the approved ``personal-data-sensor`` review, when there was one.
+The public view leaves out pending sensors and shows only the fields of the register,
 nothing else of the Thing. A Thing without an entry is listed as "register entry missing".
 """
 

@@ -16,7 +16,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ import shapely
 from tweeling.core.crs import STORE_EPSG, transformer
 from tweeling.core.errors import InvalidInputError, NotFoundError
 from tweeling.core.schema import FieldSpec, LayerSchema
+from tweeling.governance.disclosure import with_provenance
 from tweeling.scenarios.interventions import Scenario
 from tweeling.scenarios.model import ImpactModel, Indicator
 from tweeling.services.scenarios import ScenarioRun, ScenarioService
@@ -234,12 +235,27 @@ def _spec_field(spec: FieldSpec, kind: pa.DataType, title: str, title_nl: str, s
     )
 
 
-def buildings_table(frame: gpd.GeoDataFrame, schema: LayerSchema) -> pa.Table:
+def without_fields(table: pa.Table, hidden: Iterable[str]) -> pa.Table:
+    """``table`` without the ``hidden`` columns, their ``<stem>_source`` provenance columns and the
+    flags that describe them (field metadata ``describes``): what a principal may not see."""
+    names = with_provenance(table.column_names, hidden)
+    if not names:
+        return table
+    drop = [
+        f.name
+        for f in table.schema
+        if f.name in names or (f.metadata or {}).get(b"describes", b"").decode() in names
+    ]
+    return table.drop_columns(drop)
+
+
+def buildings_table(frame: gpd.GeoDataFrame, schema: LayerSchema, hidden: Iterable[str] = ()) -> pa.Table:
     """The buildings layer in viewer form: one row per building in the layer's row order.
 
     ``id`` is the feature id of ``/v1/collections/buildings/items/{id}``; ``polygon`` the footprint
     as lon/lat offsets; ``height_estimated``/``floors_estimated`` the per-row flags (a height is
     observed only where ``height_source`` is 'osm'); ``*_source`` the rule that produced a value.
+    ``hidden`` fields (personal data for the caller) are left out with their provenance.
     """
     if frame.crs is None or frame.crs.to_epsg() != STORE_EPSG:
         raise InvalidInputError(f"buildings must be in EPSG:{STORE_EPSG}")
@@ -328,28 +344,40 @@ def buildings_table(frame: gpd.GeoDataFrame, schema: LayerSchema) -> pa.Table:
         attribution=schema.attribution,
         licence=schema.licence,
     )
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata))
+    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata))
+    return without_fields(table, hidden)
 
 
 class BuildingsArrow:
-    """The buildings payload, built on first request and rebuilt only when the store's layer changed."""
+    """The buildings payloads, built on first request and rebuilt only when the store's layer changed.
+
+    One payload per set of hidden fields (the public's without personal fields, the full one for
+    cleared roles), all cut from one table read from the store.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: tuple[Any, ...] | None = None
-        self._payload: ArrowPayload | None = None
+        self._table: pa.Table | None = None
+        self._payloads: dict[frozenset[str], ArrowPayload] = {}
 
-    def get(self, store: Store) -> ArrowPayload:
-        """The payload for the buildings layer of ``store`` (NotFoundError when there is none)."""
+    def get(self, store: Store, hidden: Iterable[str] = ()) -> ArrowPayload:
+        """The payload for the buildings layer of ``store`` without the ``hidden`` fields
+        (NotFoundError when there is no buildings layer)."""
         info = store.layer("buildings")
         key = (store.url, info.fingerprint, str(info.imported_at), info.feature_count)
+        variant = with_provenance(info.schema.field_names, hidden)
         with self._lock:
-            if self._payload is None or self._key != key:
-                started = time.perf_counter()
-                table = buildings_table(store.read_layer("buildings"), info.schema)
-                self._payload = ArrowPayload.of(table, started)
+            started = time.perf_counter()
+            if self._table is None or self._key != key:
+                self._table = buildings_table(store.read_layer("buildings"), info.schema)
+                self._payloads = {}
                 self._key = key
-            return self._payload
+            payload = self._payloads.get(variant)
+            if payload is None:
+                payload = ArrowPayload.of(without_fields(self._table, variant), started)
+                self._payloads[variant] = payload
+            return payload
 
 
 # -- scenario results ------------------------------------------------------------------------
@@ -666,12 +694,15 @@ def _attribute(spec: FieldSpec, layer_source: str) -> dict[str, Any]:
     }
 
 
-def _city_layers(layers: Iterable[LayerInfo], base: str) -> list[dict[str, Any]]:
+def _city_layers(
+    layers: Iterable[LayerInfo], base: str, hidden_of: Callable[[str], Iterable[str]] | None = None
+) -> list[dict[str, Any]]:
     out = []
     for info in layers:
         if info.geometry_type is None:
             continue
         schema = info.schema
+        hidden = with_provenance(schema.field_names, hidden_of(info.name) if hidden_of else ())
         is_buildings = info.name == "buildings"
         items = f"{base}/collections/{info.name}/items?limit=10000"
         entry = {
@@ -689,6 +720,7 @@ def _city_layers(layers: Iterable[LayerInfo], base: str) -> list[dict[str, Any]]
                 for spec in schema.fields
                 if spec.name != schema.primary_key
                 and spec.name not in _HIDDEN_FIELDS
+                and spec.name not in hidden
                 and (not is_buildings or spec.name in _BUILDING_ATTRIBUTES)
             ],
             "licence": schema.licence,
@@ -823,10 +855,12 @@ def layer_catalogue(
     datastreams: Sequence[Mapping[str, Any]],
     root: str,
     base_path: str = "/v1",
+    hidden_of: Callable[[str], Iterable[str]] | None = None,
 ) -> dict[str, Any]:
     """The viewer's layer catalogue: basemap, city layers, baseline indicators, live sensors.
 
-    ``root`` is the server's address as the client sees it (absolute URLs in ``source``).
+    ``root`` is the server's address as the client sees it (absolute URLs in ``source``);
+    ``hidden_of(layer)`` names the fields the caller may not see (left out of ``attributes``).
     """
     base = root.rstrip("/") + base_path
     basemap = {
@@ -850,7 +884,7 @@ def layer_catalogue(
     return {
         "layers": [
             basemap,
-            *_city_layers(layers, base),
+            *_city_layers(layers, base, hidden_of),
             *_indicator_layers(models, base),
             *_sensor_layers(datastreams, root.rstrip("/"), base),
         ]
