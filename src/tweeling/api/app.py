@@ -32,7 +32,7 @@ from tweeling.api.sensorthings import STA_ROOT, LiveFeed, build_hub_router, buil
 from tweeling.api.statistics import build_statistics_router
 from tweeling.api.viewer import ViewerApp, build_viewer_router
 from tweeling.core.errors import TweelingError
-from tweeling.governance.roles import Action
+from tweeling.governance.roles import ANONYMOUS, Action
 from tweeling.services.governance import Governance
 from tweeling.services.jobs import JobManager
 from tweeling.services.scenarios import ScenarioService
@@ -77,7 +77,7 @@ def create_app(settings: Settings, *, prepare_viewer: bool = False) -> FastAPI:
     def _prepare_buildings() -> None:
         try:
             with handle.use() as store:
-                buildings.get(store)
+                buildings.get(store, governance.hidden_fields("buildings", ANONYMOUS))
         except TweelingError as error:
             log.warning("viewer buildings not prepared: %s", error.message)
 
