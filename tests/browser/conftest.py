@@ -4,6 +4,11 @@ Chromium is Debian's (``scripts/setup-browser.sh`` installs it), driven by Playw
 ``executable_path`` and rendering WebGL2 with SwiftShader. Outside CI a missing Chromium or
 Playwright skips these tests with the reason; under CI (``CI`` set) it fails them. Screenshots and
 the server's and browser's logs are kept in ``test-artifacts/browser/``.
+
+The server has its own data directory (users, audit trail, jobs) with one user, ``ANALYST``, made
+with ``tweeling users add``, and signs tokens with the test key, so ``tests.helpers.server_bearer``
+mints tokens it accepts. A test module that sets ``VIEWER_ROLES`` opens its page with a token of
+those roles already in ``sessionStorage`` (as if logged in before the page loaded).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import free_port
+from tests.helpers import TEST_TOKEN_KEY, server_bearer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -36,6 +42,10 @@ VIEWPORT = {"width": 1280, "height": 800}
 READY_TIMEOUT_S = float(os.environ.get("TWEELING_BROWSER_TIMEOUT_S", "120"))
 SERVER_START_TIMEOUT_S = 120.0
 BUILDING_COUNT = 65_796
+ANALYST = ("analist.anna", "een-lang-genoeg-wachtwoord")
+"""User name and password of the analyst the server knows (created with ``tweeling users add``)."""
+SESSION_KEY = "tweeling.session"
+"""Where the viewer keeps its session in ``sessionStorage``."""
 
 STATE_SCRIPT = """() => {
   const t = window.tweeling;
@@ -61,11 +71,12 @@ def unavailable(message: str) -> None:
 
 @dataclass
 class ViewerServer:
-    """A running ``tweeling demo`` process: its root URL and log file."""
+    """A running ``tweeling demo`` process: its root URL, log file and data directory."""
 
     root: str
     process: subprocess.Popen[bytes]
     log: Path
+    data_dir: Path
 
     @property
     def api(self) -> str:
@@ -104,15 +115,39 @@ def viewer_server(
     """``tweeling demo`` (city model + demo sensor network + viewer) on a copy of the demo store."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     store_url = _copy_store(demo_store_url, tmp_path_factory.mktemp("viewer-store"))
+    data_dir = tmp_path_factory.mktemp("viewer-data")
     port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TWEELING_")}
+    env |= {"TWEELING_DATA_DIR": str(data_dir), "TWEELING_TOKEN_KEY": TEST_TOKEN_KEY}
+    username, password = ANALYST
+    added = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tweeling.cli",
+            "users",
+            "add",
+            username,
+            "--role",
+            "analyst",
+            "--password-stdin",
+        ],
+        cwd=ROOT,
+        env=env,
+        input=f"{password}\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if added.returncode != 0:
+        pytest.fail(f"tweeling users add {username} failed: {added.stderr or added.stdout}")
     # The viewer is built before the tests (scripts/run-tests.sh); never npm inside a test.
     command = [sys.executable, "-m", "tweeling.cli", "demo", "--store-url", store_url, "--port", str(port)]
     command += ["--no-viewer-build"]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TWEELING_")}
     log = ARTIFACTS / "server.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=env)
-    server = ViewerServer(f"http://127.0.0.1:{port}", process, log)
+    server = ViewerServer(f"http://127.0.0.1:{port}", process, log, data_dir)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while True:
@@ -137,9 +172,11 @@ def viewer_server(
                 process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Debian Chromium under Playwright, with WebGL2 on SwiftShader."""
+    """Headless Debian Chromium under Playwright, with WebGL2 on SwiftShader; one per test module,
+    so that a module's page starts with a fresh GPU process (SwiftShader drew the city of the next
+    module's page markedly slower after a page that uploaded the buildings several times)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -200,12 +237,32 @@ class ViewerPage:
             pytest.fail(f"{what}: not within {timeout_s:.0f} s\n{self.diagnosis()}")
 
 
-def open_viewer(browser: Any, server: ViewerServer, name: str) -> Iterator[ViewerPage]:
-    """Open the viewer at the server's root (which redirects to /viewer/) and wait for the full city."""
+def console_line(message: Any) -> str:
+    """A console message as ``[type] text``, with the URL for errors (a failed request names it there)."""
+    line = f"[{message.type}] {message.text}"
+    if message.type == "error" and message.location.get("url"):
+        line += f" ({message.location['url']})"
+    return line
+
+
+def session_script(token: str) -> str:
+    """An init script that puts a session with ``token`` into sessionStorage before the page runs."""
+    return (
+        f"sessionStorage.setItem({json.dumps(SESSION_KEY)}, JSON.stringify({{token: {json.dumps(token)}}}));"
+    )
+
+
+def open_viewer(
+    browser: Any, server: ViewerServer, name: str, *, token: str | None = None
+) -> Iterator[ViewerPage]:
+    """Open the viewer at the server's root (which redirects to /viewer/) and wait for the full city;
+    with ``token``, as a user already logged in with it."""
     context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1, locale="nl-NL")
+    if token:
+        context.add_init_script(session_script(token))
     page = context.new_page()
     viewer = ViewerPage(page, server)
-    page.on("console", lambda message: viewer.console.append(f"[{message.type}] {message.text}"))
+    page.on("console", lambda message: viewer.console.append(console_line(message)))
     page.on("pageerror", lambda error: viewer.errors.append(str(error)))
     try:
         response = page.goto(f"{server.root}/", wait_until="domcontentloaded", timeout=60_000)
@@ -225,5 +282,18 @@ def open_viewer(browser: Any, server: ViewerServer, name: str) -> Iterator[Viewe
 
 @pytest.fixture(scope="module")
 def viewer(browser: Any, viewer_server: ViewerServer, request: pytest.FixtureRequest) -> Iterator[ViewerPage]:
-    """One page per test module with the city loaded."""
-    yield from open_viewer(browser, viewer_server, request.module.__name__.rsplit(".", 1)[-1])
+    """One page per test module with the city loaded; logged in with a service token of the
+    module's ``VIEWER_ROLES`` if it has them."""
+    roles: tuple[str, ...] = getattr(request.module, "VIEWER_ROLES", ())
+    token = server_bearer(*roles)["Authorization"].removeprefix("Bearer ") if roles else None
+    yield from open_viewer(browser, viewer_server, request.module.__name__.rsplit(".", 1)[-1], token=token)
+
+
+def log_in(viewer: ViewerPage, username: str, password: str) -> None:
+    """Log in through the top bar's dialog (the dialog stays open on a wrong password)."""
+    page = viewer.page
+    if not page.get_by_test_id("login-dialog").is_visible():
+        page.get_by_test_id("login-button").click()
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()

@@ -4,7 +4,9 @@ from the UI shows a difference layer, the UI speaks English on demand and the ke
 layer panel.
 
 One page for the whole module (loading 65,796 buildings in a software renderer is the slow part);
-the tests run in file order and each leaves the page usable for the next. Screenshots are kept in
+the tests run in file order and each leaves the page usable for the next. The page is opened by an
+analyst already logged in (a token in sessionStorage before it loads): running scenarios needs a
+login, and the buildings then carry the personal columns. Screenshots are kept in
 ``test-artifacts/browser/``.
 """
 
@@ -20,8 +22,12 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS, BUILDING_COUNT, VIEWPORT, ViewerPage
 from tests.browser.pixels import changed_share, image_stats, saturated_shades
+from tests.helpers import server_bearer
 
 pytestmark = pytest.mark.browser
+
+VIEWER_ROLES = ("analyst",)
+"""The page starts logged in as an analyst (conftest's ``viewer`` fixture)."""
 
 # Statenplein, a paved square in the centre (examples/e-greening-statenplein.yaml), lon/lat.
 STATENPLEIN = [
@@ -149,6 +155,22 @@ def test_the_page_loads_the_whole_city(viewer: ViewerPage) -> None:
     assert {"pickAt", "drawPolygon"} <= set(state["hooks"]), f"test hooks missing: {state['hooks']}"
 
 
+def test_a_token_stored_before_the_page_loaded_is_used_from_the_start(viewer: ViewerPage) -> None:
+    """The session in sessionStorage is checked with /v1/auth/me (role badge), and the buildings the
+    page fetched at start-up, while a preload of the public payload was under way, are the
+    analyst's: with the personal column residents_est."""
+    viewer.wait_for(
+        "() => window.tweeling.session && window.tweeling.session.clearance === 'personal'",
+        "the stored session confirmed by /v1/auth/me",
+        20,
+    )
+    badge = viewer.page.get_by_test_id("role-badge")
+    assert "analist" in badge.inner_text(), badge.inner_text()
+    columns = viewer.page.evaluate("() => window.tweeling.buildingColumns")
+    assert "residents_est" in columns, f"the analyst's buildings lack residents_est: {columns}"
+    assert viewer.page.get_by_test_id("scenario-run").count() == 1, "no run button for an analyst"
+
+
 def test_the_map_shows_extruded_buildings(viewer: ViewerPage) -> None:
     """Not blank (many colours, most pixels unlike the background), and 3D: zoomed in two levels,
     looking straight down (Shift+↓, as a user would) changes most of the picture, and the pitched
@@ -254,6 +276,7 @@ def test_a_pushed_sensor_value_appears_without_reload(viewer: ViewerPage, viewer
     response = httpx.post(
         f"{viewer_server.root}/v1.1/Datastreams({datastream})/Observations",
         json={"phenomenonTime": datetime.now(UTC).isoformat(timespec="seconds"), "result": PUSHED_VALUE},
+        headers=server_bearer("data_owner"),
         timeout=10,
     )
     assert response.status_code == 201, response.text

@@ -15,6 +15,7 @@ import {
   type SequentialPalette,
 } from './colour';
 import { cellValue, type Buildings, type Column } from './data/types';
+import { withheldFields } from './governance';
 import { getLang, t } from './i18n';
 import { setLegend, type LegendEntry } from './legend';
 import { addProvider, requestRender, softwareRenderer } from './map';
@@ -31,6 +32,8 @@ export interface AttributeRow {
   source: string;
   method: string;
   estimated: boolean;
+  /** A personal or confidential field the user's role does not receive ("only for authorised roles"). */
+  restricted?: boolean;
 }
 
 export interface ScenarioColouring {
@@ -172,6 +175,21 @@ export function buildingAttributes(index: number): AttributeRow[] {
         estimated,
       };
     });
+}
+
+/** Personal or confidential building fields this role does not receive (title for display). */
+export function withheldBuildingColumns(): { name: string; title: string }[] {
+  const data = state.data;
+  if (!data) return [];
+  return withheldFields('buildings', data.columns.map((column) => column.name)).map((field) => ({
+    name: field.name,
+    title: field.name === 'residents_est' ? t('residentsEstTitle') : field.name,
+  }));
+}
+
+/** The withheld fields as info-panel rows that say they are only for authorised roles. */
+export function withheldBuildingRows(): AttributeRow[] {
+  return withheldBuildingColumns().map(({ name, title }) => ({ name, title, value: null, unit: '', source: '', method: '', estimated: false, restricted: true }));
 }
 
 function attributeLegend(): LegendEntry | null {

@@ -1,6 +1,6 @@
 // Colour controls for the buildings: attribute, palette, "distinguish estimated heights".
 
-import { colourableColumns, columnTitle, getColourSettings, setColourBy, setPalette, setShowEstimated } from './buildings';
+import { colourableColumns, columnTitle, getColourSettings, setColourBy, setPalette, setShowEstimated, withheldBuildingColumns } from './buildings';
 import type { SequentialPalette } from './colour';
 import { clear, h, uid } from './dom';
 import { t } from './i18n';
@@ -31,6 +31,8 @@ export function renderColourControls(): void {
     },
     h('option', { value: 'uniform' }, '—'),
     columns.map((column) => h('option', { value: column.name }, columnTitle(column) + (column.meta.estimated === 'true' ? ` (${t('infoEstimated')})` : ''))),
+    // personal data this role does not receive: listed, not choosable, saying why
+    withheldBuildingColumns().map(({ name, title }) => h('option', { value: name, disabled: true, 'data-restricted': 'true', title: t('restrictedTitle') }, t('restrictedOption', { title }))),
   );
   colourSelect.value = columns.some((column) => column.name === settings.colourBy) ? settings.colourBy : 'uniform';
   const paletteSelect = h(

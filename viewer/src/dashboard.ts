@@ -2,17 +2,19 @@
 // baseline → latest scenario, the sensors' 24-hour trend and the alerts; a row highlights its area.
 
 import { GeoJsonLayer } from '@deck.gl/layers';
-import { getJson } from './api';
+import { errorText, getJson, onSessionChange } from './api';
 import { buurtFeatures } from './catalogue';
 import { HIGHLIGHT } from './colour';
 import { loadTable } from './data/loader';
 import { cellValue, columnByName, type Table } from './data/types';
 import { byTestId, clear, h, uid } from './dom';
+import { canRunScenarios } from './governance';
 import { formatNumber, formatSigned, formatTime, indicatorTitle, onLangChange, t, tMaybe, type Key } from './i18n';
 import { direction, loadModels, type IndicatorMeta } from './models';
 import { addProvider, flyToBounds, requestRender } from './map';
 import { onScenarioResults } from './scenario';
 import { getAlerts, getThings, onSensorUpdate, sparkline, type Datastream } from './sensors';
+import { loadStatistics, statisticsTable, type Statistics } from './statistics';
 
 interface Theme {
   key: Key;
@@ -63,6 +65,11 @@ const state = {
   indicators: new Map<string, IndicatorMeta>(),
   highlighted: null as { code: string; features: GeoJSON.Feature[] } | null,
   loading: false,
+  /** Residents per area from /v1/statistics (suppressed for roles below analyst), per level. */
+  statistics: null as Statistics | null,
+  statisticsError: '',
+  statisticsSerial: 0,
+  statisticsPending: null as string | null,
 };
 
 let body: HTMLElement | null = null;
@@ -91,6 +98,8 @@ function setOpen(open: boolean): void {
 }
 
 async function latestJob(): Promise<void> {
+  // the jobs (and their layers) are for roles that run scenarios; the public sees the baseline
+  if (!canRunScenarios()) return;
   try {
     const jobs = await getJson<{ jobs: { jobID: string; status: string; finished?: string; updated?: string; scenario?: string }[] }>('/v1/jobs');
     const done = jobs.jobs
@@ -129,6 +138,36 @@ async function ensureData(): Promise<void> {
   await latestJob();
   state.loading = false;
   if (state.open) render();
+}
+
+/** Residents per buurt or wijk as this role may see them (read again after logging in or out). */
+function ensureStatistics(): void {
+  if (state.statistics?.level === state.level || state.statisticsError || state.statisticsPending === state.level) return;
+  const serial = (state.statisticsSerial += 1);
+  const level = state.level;
+  state.statisticsPending = level;
+  loadStatistics('residents', level)
+    .then((statistics) => {
+      if (serial === state.statisticsSerial) state.statistics = statistics;
+    })
+    .catch((error: unknown) => {
+      if (serial === state.statisticsSerial) state.statisticsError = errorText(error);
+    })
+    .finally(() => {
+      if (serial !== state.statisticsSerial) return;
+      state.statisticsPending = null;
+      if (state.open) render();
+    });
+}
+
+function statisticsBlock(list: Area[]): HTMLElement | null {
+  if (state.statisticsError) return h('p', { class: 'small error' }, t('statisticsUnavailable', { error: state.statisticsError }));
+  const statistics = state.statistics;
+  if (!statistics || statistics.level !== state.level) return null;
+  return statisticsTable(statistics, (code) => {
+    const area = list.find((candidate) => candidate.code === code);
+    if (area) highlight(area);
+  });
 }
 
 function areas(): Area[] {
@@ -401,6 +440,7 @@ function render(): void {
       id: levelId,
       onchange: (event: Event) => {
         state.level = (event.target as HTMLSelectElement).value as 'wijk' | 'buurt';
+        state.statisticsError = '';
         render();
       },
     },
@@ -422,9 +462,10 @@ function render(): void {
       'div',
       { class: 'dashboard-grid' },
       h('div', { class: 'dashboard-side' }, alertsBlock(), THEMES.map(sensorsBlock)),
-      h('div', { class: 'dashboard-main' }, THEMES.map((theme) => themeTable(theme, list))),
+      h('div', { class: 'dashboard-main' }, THEMES.map((theme) => themeTable(theme, list)), statisticsBlock(list)),
     ),
   );
+  ensureStatistics();
   if (focusKey) body.querySelector<HTMLElement>(`tr[data-area="${focusKey}"] button`)?.focus();
 }
 
@@ -445,5 +486,13 @@ export function mountDashboard(): void {
   });
   onScenarioResults((results, jobId) => {
     void useJob(jobId, results.comparison.scenario.name);
+  });
+  onSessionChange(() => {
+    state.statistics = null;
+    state.statisticsError = '';
+    state.statisticsSerial += 1;
+    state.statisticsPending = null;
+    if (!state.jobId && state.buurten) void latestJob();
+    if (state.open) render();
   });
 }

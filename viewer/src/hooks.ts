@@ -19,6 +19,12 @@ export interface TweelingHooks {
   lastSensorUpdate: { datastream: number; value: number; time: string } | null;
   scenarioResult: { jobId: string; differenceLayers: string[] } | null;
   lang: Lang;
+  /** The logged-in user (null: the public). */
+  session: { subject: string; roles: string[]; clearance: string } | null;
+  /** Column names of the buildings payload as loaded for the current role. */
+  buildingColumns: string[];
+  /** Incremented each time the buildings are (re)loaded, e.g. after logging in or out. */
+  buildingsVersion: number;
   pickAt: (x: number, y: number) => PickSummary | null;
   drawPolygon: (ring: [number, number][]) => boolean;
   /** Extra timings for the benchmark (ms since navigation start). */
@@ -40,6 +46,9 @@ export const hooks: TweelingHooks = {
   lastSensorUpdate: null,
   scenarioResult: null,
   lang: 'nl',
+  session: null,
+  buildingColumns: [],
+  buildingsVersion: 0,
   pickAt: () => null,
   drawPolygon: () => false,
   timings: {},

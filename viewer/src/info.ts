@@ -2,8 +2,10 @@
 // whether it is estimated (Arrow field metadata, the *_source columns and x-estimated-fields).
 
 import { errorText, getJson } from './api';
-import { buildingAttributes, getBuildings, setMarked, type AttributeRow } from './buildings';
+import { buildingAttributes, getBuildings, setMarked, withheldBuildingRows, type AttributeRow } from './buildings';
+import { showDataset } from './datasets-panel';
 import { clear, h } from './dom';
+import { knownDataset, loadDatasets, onDatasetsLoaded } from './governance';
 import { formatNumber, localized, t } from './i18n';
 import { hooks, type PickSummary } from './hooks';
 import type { CatalogueLayer } from './catalogue';
@@ -35,6 +37,9 @@ export function mountInfoPanel(element: HTMLElement): void {
   body = h('div', { class: 'info-body', 'aria-live': 'polite' });
   element.append(h('div', { class: 'panel-head' }, h('h2', { 'data-i18n': 'infoTitle' }, t('infoTitle')), close), body);
   renderEmpty();
+  // source lines link to the dataset catalogue once it is known
+  onDatasetsLoaded(() => rerenderInfo());
+  void loadDatasets().catch(() => undefined);
 }
 
 function renderEmpty(): void {
@@ -54,6 +59,32 @@ export function closeInfo(): void {
 export function rerenderInfo(): void {
   if (current) current();
   else renderEmpty();
+}
+
+function restrictedBadge(): HTMLElement {
+  return h('span', { class: 'badge restricted', title: t('restrictedTitle'), 'data-testid': 'restricted-marker' }, t('restrictedValue'));
+}
+
+/** "bron: …" as plain text, or as a link to the dataset's catalogue entry when the catalogue has it. */
+function sourceLine(text: string, dataset: string | undefined, className: string): HTMLElement {
+  const entry = knownDataset(dataset);
+  if (!entry || !dataset) return h('span', { class: className }, text);
+  return h(
+    'span',
+    { class: className },
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'link source-link',
+        'data-dataset': dataset,
+        'aria-label': t('catalogueOpenEntry', { source: text, title: entry.title }),
+        title: t('catalogueShow', { title: entry.title }),
+        onclick: () => showDataset(dataset),
+      },
+      text,
+    ),
+  );
 }
 
 function valueText(value: unknown, unit: string): string {
@@ -81,27 +112,32 @@ function mostFrequent(values: string[]): string {
   return best;
 }
 
-/** Attributes as a definition list: value, estimated marker and method, source (the common one once). */
-function attributeTable(rows: AttributeRow[]): HTMLElement {
+/** Attributes as a definition list: value, estimated marker and method, source (the common one once),
+ * the source linked to the catalogue entry of ``dataset`` (the layer) when the catalogue knows it. */
+function attributeTable(rows: AttributeRow[], dataset?: string): HTMLElement {
   const common = mostFrequent(rows.map((row) => row.source).filter(Boolean));
   return h(
     'div',
     { class: 'attributes' },
-    common ? h('p', { class: 'small muted source-common' }, `${t('infoSourceAll')}: ${common}`) : null,
+    common ? h('p', { class: 'small muted source-common' }, `${t('infoSourceAll')}: `, sourceLine(common, dataset, '')) : null,
     h(
       'dl',
       {},
       rows.flatMap((row) => [
         h('dt', {}, row.title),
-        h(
-          'dd',
-          { 'data-attribute': row.name, 'data-estimated': String(row.estimated) },
-          h('span', { class: 'value' }, valueText(row.value, row.unit)),
-          ' ',
-          estimatedBadge(row.estimated, row.method),
-          row.estimated && row.method ? h('span', { class: 'method small' }, `${t('infoMethod')}: ${row.method}`) : null,
-          h('span', { class: `source small${row.source === common ? ' sr-only' : ''}` }, `${t('infoSource')}: ${row.source || '–'}`),
-        ),
+        row.restricted
+          ? h('dd', { 'data-attribute': row.name, 'data-restricted': 'true' }, h('span', { class: 'value' }, '–'), ' ', restrictedBadge())
+          : h(
+              'dd',
+              { 'data-attribute': row.name, 'data-estimated': String(row.estimated) },
+              h('span', { class: 'value' }, valueText(row.value, row.unit)),
+              ' ',
+              estimatedBadge(row.estimated, row.method),
+              row.estimated && row.method ? h('span', { class: 'method small' }, `${t('infoMethod')}: ${row.method}`) : null,
+              row.source === common
+                ? h('span', { class: 'source small sr-only' }, `${t('infoSource')}: ${row.source || '–'}`)
+                : sourceLine(`${t('infoSource')}: ${row.source || '–'}`, row.source ? dataset : undefined, 'source small'),
+            ),
       ]),
     ),
   );
@@ -162,7 +198,7 @@ export function showBuilding(index: number): PickSummary | null {
             ),
           )
         : '',
-      attributeTable(buildingAttributes(index)),
+      attributeTable([...buildingAttributes(index), ...withheldBuildingRows()], 'buildings'),
       h('details', { class: 'full-record' }, h('summary', {}, t('infoFullRecord')), record),
     );
   };
@@ -171,7 +207,7 @@ export function showBuilding(index: number): PickSummary | null {
   void Promise.all([getJson<GeoJSON.Feature>(`/v1/collections/buildings/items/${encodeURIComponent(id)}?f=json`), metaOf('buildings')])
     .then(([feature, meta]) => {
       if (serial !== requestSerial) return;
-      record = attributeTable(recordRows(feature.properties ?? {}, meta));
+      record = attributeTable(recordRows(feature.properties ?? {}, meta), 'buildings');
       if (hooks.selected && hooks.selected.id === id) hooks.selected.attributes = { ...hooks.selected.attributes, record: feature.properties };
       render();
     })
@@ -210,7 +246,7 @@ export function showFeature(entry: CatalogueLayer, feature: GeoJSON.Feature, ind
         row.method = attribute.method ?? '';
       }
     }
-    body.append(h('h3', {}, title), attributeTable(rows));
+    body.append(h('h3', {}, title), attributeTable(rows, entry.id));
     if (meta['x-attribution']) body.append(h('p', { class: 'small muted' }, meta['x-attribution']));
   };
   current = render;

@@ -4,7 +4,7 @@
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 import type { PickingInfo } from '@deck.gl/core';
-import { errorText } from './api';
+import { errorText, getSession, getToken, onSessionChange, type Session } from './api';
 import { isBuildingLayer, setBuildings } from './buildings';
 import { catalogueEntry, loadCatalogue, mountLayerPanel, rerenderLayerPanel, tableRowInfo } from './catalogue';
 import { mountColourControls, renderColourControls } from './colour-panel';
@@ -19,6 +19,12 @@ import { addPickHandler, afterNextRender, clickPick, createMap, gpuDone, pickAt,
 import { startSensors, sensorPick } from './sensors';
 import { mountScenarioEditor } from './scenario';
 import { mountDashboard, closeDashboard, isDashboardOpen } from './dashboard';
+import { mountDatasetsPanel, reloadDatasetsPanel } from './datasets-panel';
+import { closeDrawer, isDrawerOpen } from './drawer';
+import { loadDatasets, onDatasetsLoaded } from './governance';
+import { isLoginOpen, mountLogin } from './login';
+import { mountRegistersPanel, reloadRegistersPanel } from './registers-panel';
+import type { Buildings } from './data/types';
 
 const statusLine = document.getElementById('status') as HTMLElement;
 let statusText: () => string = () => '';
@@ -109,10 +115,57 @@ function setupLanguage(): void {
 
 function setupKeyboard(): void {
   document.addEventListener('keydown', (event) => {
-    if (event.key !== 'Escape' || event.defaultPrevented) return;
-    if (isDashboardOpen()) closeDashboard();
+    if (event.key !== 'Escape' || event.defaultPrevented || isLoginOpen()) return;
+    if (isDrawerOpen()) closeDrawer();
+    else if (isDashboardOpen()) closeDashboard();
     else closeInfo();
   });
+}
+
+/** The buildings payload depends on the role (personal columns only for cleared roles): which token
+ * and clearance the loaded one was fetched with. A clearance of null: not known yet. */
+let buildingsFor: { token: string | null; clearance: string | null } = { token: getToken(), clearance: clearanceOf(getSession()) };
+let buildingsSerial = 0;
+/** Session changes before the first buildings arrive are reconciled once they do. */
+let initialBuildingsDone = false;
+
+function clearanceOf(session: Session | null): string | null {
+  if (!session) return 'open';
+  return session.clearance || null;
+}
+
+function useBuildings(buildings: Buildings): void {
+  setBuildings(buildings);
+  renderColourControls();
+  hooks.buildingsLoaded = buildings.ids.length;
+  hooks.buildingBytes = buildings.bytes;
+  hooks.buildingColumns = buildings.columns.map((column) => column.name);
+  hooks.buildingsVersion += 1;
+}
+
+/** Fetch the buildings again for the new session when what it may see differs from what was loaded. */
+function onSession(session: Session | null): void {
+  if (!initialBuildingsDone) return;
+  const token = session?.token ?? null;
+  const clearance = clearanceOf(session);
+  if (token === buildingsFor.token) {
+    buildingsFor = { token, clearance: clearance ?? buildingsFor.clearance };
+    return;
+  }
+  if (clearance !== null && clearance === buildingsFor.clearance) {
+    buildingsFor = { token, clearance };
+    return;
+  }
+  const serial = (buildingsSerial += 1);
+  void loadBuildings()
+    .then((buildings) => {
+      if (serial !== buildingsSerial) return;
+      buildingsFor = { token, clearance };
+      useBuildings(buildings);
+      rerenderInfo();
+      renderNow();
+    })
+    .catch((error: unknown) => setStatus(() => t('loadFailed', { error: errorText(error) }), true));
 }
 
 async function start(): Promise<void> {
@@ -128,6 +181,17 @@ async function start(): Promise<void> {
   mountLegend(document.getElementById('legend') as HTMLElement);
   mountColourControls(document.getElementById('colour-controls') as HTMLElement);
   mountDashboard();
+  mountLogin(document.getElementById('session') as HTMLElement);
+  mountDatasetsPanel();
+  mountRegistersPanel();
+  onDatasetsLoaded(() => renderColourControls());
+  onSessionChange((session) => {
+    onSession(session);
+    reloadDatasetsPanel();
+    reloadRegistersPanel();
+    rerenderInfo();
+    void loadDatasets().catch(() => undefined);
+  });
 
   const { basemapError } = await createMap(byTestId('map'));
   mark('mapCreated');
@@ -156,10 +220,9 @@ async function start(): Promise<void> {
     mark('buildingsParsed');
     hooks.timings.workerParseMs = Math.round(buildings.parseMs);
     hooks.timings.softwareRenderer = softwareRenderer ? 1 : 0;
-    setBuildings(buildings);
-    renderColourControls();
-    hooks.buildingsLoaded = buildings.ids.length;
-    hooks.buildingBytes = buildings.bytes;
+    initialBuildingsDone = true;
+    useBuildings(buildings);
+    onSession(getSession());
     renderNow();
     afterNextRender((gl) => {
       hooks.firstFullFrameMs = Math.round(performance.now());

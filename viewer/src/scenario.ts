@@ -2,13 +2,15 @@
 // the process's JSON Schema), run it as an OGC API Processes job, and show the results.
 
 import { GeoJsonLayer } from '@deck.gl/layers';
-import { ApiError, errorText, getJson, postJson } from './api';
+import { ApiError, errorText, getJson, getSession, onSessionChange, postJson } from './api';
 import { loadTable } from './data/loader';
 import type { Table } from './data/types';
 import { clear, h, uid } from './dom';
 import { setupDraw, isDrawing, cancelDraw } from './draw';
+import { canRunScenarios } from './governance';
 import { hooks } from './hooks';
 import { formatNumber, formatSigned, indicatorTitle, onLangChange, t, tMaybe } from './i18n';
+import { openLogin, roleNames } from './login';
 import { direction, loadModels } from './models';
 import { addProvider, requestRender } from './map';
 import { InterventionForm, interventionTypes, polygonFromRing, type Geometry, type JsonSchema } from './scenario-form';
@@ -209,12 +211,15 @@ function render(): void {
       'div',
       { class: 'buttons' },
       h('button', { type: 'button', 'data-testid': 'intervention-add', 'data-focus-key': 'intervention-add', onclick: addIntervention }, t('interventionAdd')),
-      h(
-        'button',
-        { type: 'button', class: 'primary', 'data-testid': 'scenario-run', 'data-focus-key': 'scenario-run', disabled: state.running, 'aria-busy': state.running ? 'true' : null, onclick: () => void run() },
-        t('scenarioRun'),
-      ),
+      canRunScenarios()
+        ? h(
+            'button',
+            { type: 'button', class: 'primary', 'data-testid': 'scenario-run', 'data-focus-key': 'scenario-run', disabled: state.running, 'aria-busy': state.running ? 'true' : null, onclick: () => void run() },
+            t('scenarioRun'),
+          )
+        : null,
     ),
+    canRunScenarios() ? '' : runNotAllowed(),
     h('h3', {}, t('interventionList')),
     state.interventions.length === 0 ? h('p', { class: 'small muted' }, t('interventionNone')) : list,
     h('p', { class: `scenario-status${state.statusError ? ' error' : ''}`, role: 'status', 'aria-live': 'polite' }, state.status),
@@ -222,6 +227,20 @@ function render(): void {
   );
   state.form?.mount(formHost);
   if (focusKey) container.querySelector<HTMLElement>(`[data-focus-key="${focusKey}"]`)?.focus();
+}
+
+/** Instead of the run button: who may run scenarios, and a way to log in. */
+function runNotAllowed(): HTMLElement {
+  const session = getSession();
+  const text = session
+    ? t('scenarioRoleNotAllowed', { roles: roleNames(session.roles) })
+    : t('scenarioLoginRequired');
+  return h(
+    'div',
+    { class: 'notice small login-required', 'data-testid': 'scenario-login-required' },
+    h('p', {}, text),
+    session ? null : h('button', { type: 'button', 'data-focus-key': 'scenario-login', 'aria-haspopup': 'dialog', onclick: (event: Event) => openLogin(event.currentTarget as HTMLElement) }, t('loginButton')),
+  );
 }
 
 function addIntervention(): void {
@@ -496,6 +515,7 @@ export function mountScenarioEditor(element: HTMLElement): void {
     render();
     rerenderScenarioLayers();
   });
+  onSessionChange(() => render());
   render();
   void (async () => {
     try {

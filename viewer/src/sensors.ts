@@ -9,7 +9,9 @@ import { CATEGORICAL, type RGB } from './colour';
 import { clear, h } from './dom';
 import { formatNumber, formatTime, onLangChange, t } from './i18n';
 import { hooks, type PickSummary } from './hooks';
-import { showCustom } from './info';
+import { loadSensorRegister, type SensorRegisterEntry } from './governance';
+import { rerenderInfo, showCustom } from './info';
+import { sensorFacts } from './registers-panel';
 import { addProvider, getMap, requestRender, setTooltip, softwareRenderer } from './map';
 
 export interface Datastream {
@@ -314,8 +316,25 @@ function renderPanel(): void {
   container.appendChild(list);
 }
 
+let register: SensorRegisterEntry[] | null = null;
+
+/** The sensor register's entry of a Thing (purpose, owner, personal data), once the register is read. */
+function registerEntry(thing: Thing): SensorRegisterEntry | null {
+  if (!register) {
+    void loadSensorRegister()
+      .then((entries) => {
+        register = entries;
+        if (hooks.selected?.kind === 'sensor' && hooks.selected.id === thing.id) rerenderInfo();
+      })
+      .catch(() => undefined);
+    return null;
+  }
+  return register.find((entry) => entry.thingId === thing.id) ?? register.find((entry) => entry.name === thing.name) ?? null;
+}
+
 function showThing(thing: Thing): PickSummary {
   return showCustom({ layer: 'sensors', kind: 'sensor', id: thing.id, index: things.indexOf(thing), title: thing.name }, (body) => {
+    const entry = registerEntry(thing);
     body.append(
       h('h3', {}, thing.name),
       h(
@@ -331,6 +350,7 @@ function showThing(thing: Thing): PickSummary {
           ),
         )),
       ),
+      entry ? h('div', { class: 'sensor-register-entry', 'data-testid': 'sensor-register-entry' }, h('h4', {}, t('sensorRegisterTitle')), sensorFacts(entry)) : '',
     );
   });
 }

@@ -104,7 +104,10 @@ def write_outputs(
         if "geojson" in chosen:
             path = folder / f"{name}.geojson"
             path.unlink(missing_ok=True)
-            small.reset_index().replace({np.nan: None}).to_crs("EPSG:4326").to_file(path, driver="GeoJSON")
+            export = gpd.GeoDataFrame(small.reset_index().replace({np.nan: None}), geometry="geometry")
+            if export.crs is None:  # every geometry of the twin is in the store's CRS
+                export = export.set_crs(CRS)
+            export.to_crs("EPSG:4326").to_file(path, driver="GeoJSON")
             written.append(path)
         if "csv" in chosen:
             path = folder / f"{name}.csv"

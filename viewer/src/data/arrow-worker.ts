@@ -3,7 +3,7 @@
 
 import earcut from 'earcut';
 import { tableFromIPC, DataType, type Data, type Field, type Vector, type Table as ArrowTable } from 'apache-arrow';
-import { problemOf } from '../api';
+import { problemOf } from '../problem';
 import type { Buildings, Column, FieldMeta, PathGeometry, Table, WorkerRequest, WorkerResponse } from './types';
 
 class HttpError extends Error {
@@ -15,9 +15,11 @@ class HttpError extends Error {
   }
 }
 
-async function fetchArrow(url: string, body?: ArrayBuffer, transferred?: number): Promise<{ table: ArrowTable; bytes: number }> {
+async function fetchArrow(url: string, token?: string, body?: ArrayBuffer, transferred?: number): Promise<{ table: ArrowTable; bytes: number }> {
   if (body) return { table: tableFromIPC(new Uint8Array(body)), bytes: transferred || body.byteLength };
-  const response = await fetch(url, { headers: { Accept: 'application/vnd.apache.arrow.stream' } });
+  const headers: Record<string, string> = { Accept: 'application/vnd.apache.arrow.stream' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(url, { headers });
   if (!response.ok) {
     const problem = await problemOf(response);
     throw new HttpError(problem.message, problem.status);
@@ -259,8 +261,8 @@ class GrowingIndices {
   }
 }
 
-async function loadBuildings(url: string, body?: ArrayBuffer, transferred?: number): Promise<Buildings> {
-  const { table, bytes } = await fetchArrow(url, body, transferred);
+async function loadBuildings(url: string, token?: string, body?: ArrayBuffer, transferred?: number): Promise<Buildings> {
+  const { table, bytes } = await fetchArrow(url, token, body, transferred);
   const started = performance.now();
   const meta = schemaMeta(table);
   const origin = JSON.parse(meta['tweeling:origin'] ?? '[0, 0]') as [number, number];
@@ -504,13 +506,13 @@ function transferables(table: Table | Buildings): ArrayBuffer[] {
 }
 
 self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
-  const { id, kind, url, body, bytes } = event.data;
+  const { id, kind, url, token, body, bytes } = event.data;
   let response: WorkerResponse;
   try {
     if (kind === 'buildings') {
-      response = { id, ok: true, kind, result: await loadBuildings(url, body, bytes) };
+      response = { id, ok: true, kind, result: await loadBuildings(url, token, body, bytes) };
     } else {
-      const { table, bytes } = await fetchArrow(url);
+      const { table, bytes } = await fetchArrow(url, token);
       response = { id, ok: true, kind, result: convertTable(table, bytes, new Set()) };
     }
     self.postMessage(response, { transfer: transferables(response.result) });

@@ -51,8 +51,9 @@ export interface Buildings extends Table {
   parseMs: number;
 }
 
-/** Either a URL for the worker to fetch, or a body the page fetched (and a preload may have started). */
-export type WorkerRequest = { id: number; kind: 'buildings' | 'table'; url: string; body?: ArrayBuffer; bytes?: number };
+/** Either a URL for the worker to fetch, or a body the page fetched (and a preload may have started).
+ * ``token``: the session's bearer token for the worker's fetch (the worker never reads storage). */
+export type WorkerRequest = { id: number; kind: 'buildings' | 'table'; url: string; token?: string; body?: ArrayBuffer; bytes?: number };
 
 export type WorkerResponse =
   | { id: number; ok: true; kind: 'buildings'; result: Buildings }
